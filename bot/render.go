@@ -64,6 +64,14 @@ func (o *OfflineRenderer) Render(ctx context.Context, provider string, objs []*u
 	out := make([]*unstructured.Unstructured, 0, len(objs))
 	var warnings []string
 	for _, obj := range objs {
+		// An object on a release the catalog does not know is rendered as
+		// written; the planner says so once for the whole cluster.
+		if v := obj.GetLabels()[o.label]; v != "" {
+			if _, err := o.catalog.Get(provider, v); err != nil {
+				out = append(out, obj.DeepCopy())
+				continue
+			}
+		}
 		res, err := r.Render(ctx, obj)
 		if err != nil {
 			return nil, nil, fmt.Errorf("rendering %s %s: %w", obj.GetKind(), objectName(obj), err)

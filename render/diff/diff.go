@@ -1,0 +1,298 @@
+// Package diff compares files and rendered Kubernetes resources and presents
+// the differences: unified text for terminals and git, markdown for pull
+// request comments, and per-field changes for JSON.
+//
+// Secret values never leave this package: before a core v1 Secret is
+// written or compared field by field, every value of its data and
+// stringData is replaced by "(sensitive)", or by "(sensitive, changed)" where
+// it differs from the value before, so that a change shows but no value.
+package diff
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+
+	"github.com/aymanbagabas/go-udiff"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
+)
+
+// Status says how a resource differs between before and after.
+type Status string
+
+// The statuses of a resource.
+const (
+	StatusChanged   Status = "changed"
+	StatusUnchanged Status = "unchanged"
+	StatusAdded     Status = "added"
+	StatusRemoved   Status = "removed"
+)
+
+// FieldChange is one changed field of a resource.
+type FieldChange struct {
+	// Path is the field, dotted, with list items by key or index:
+	// spec.kubeadmConfigSpec.files[path=/etc/x].content, metadata.labels["a/b"].
+	Path string `json:"path"`
+	// Before and After are the values, strings as they are and anything
+	// else as compact JSON, shortened when long; "" on the side where the
+	// field is absent.
+	Before string `json:"before"`
+	After  string `json:"after"`
+}
+
+// Resource is the difference of one resource.
+type Resource struct {
+	APIVersion string        `json:"apiVersion"`
+	Kind       string        `json:"kind"`
+	Namespace  string        `json:"namespace"`
+	Name       string        `json:"name"`
+	Status     Status        `json:"status"`
+	Unified    string        `json:"diff"` // unified diff of the YAML; "" when unchanged
+	Changes    []FieldChange `json:"changes"`
+}
+
+// ID is "Kind namespace/name", or "Kind name" for cluster-scoped resources.
+func (r Resource) ID() string {
+	if r.Namespace == "" {
+		return r.Kind + " " + r.Name
+	}
+	return r.Kind + " " + r.Namespace + "/" + r.Name
+}
+
+const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
+
+// Objects compares a resource before and after. Either may be nil: the
+// resource is then added or removed. Volatile metadata, the last-applied
+// annotation and status are ignored, and Secret values are masked.
+func Objects(before, after *unstructured.Unstructured) (Resource, error) {
+	id := after
+	if id == nil {
+		id = before
+	}
+	if id == nil {
+		return Resource{}, fmt.Errorf("diffing resources: neither before nor after is given")
+	}
+	r := Resource{APIVersion: id.GetAPIVersion(), Kind: id.GetKind(), Namespace: id.GetNamespace(), Name: id.GetName()}
+	b, a := clean(before), clean(after)
+	maskSecretPair(b, a)
+	if b != nil && a != nil && reflect.DeepEqual(b.Object, a.Object) {
+		r.Status = StatusUnchanged // without writing YAML, which is slow
+		return r, nil
+	}
+
+	oldText, err := toYAML(b)
+	if err != nil {
+		return Resource{}, fmt.Errorf("diffing %s: writing the old version: %w", r.ID(), err)
+	}
+	newText, err := toYAML(a)
+	if err != nil {
+		return Resource{}, fmt.Errorf("diffing %s: writing the new version: %w", r.ID(), err)
+	}
+	oldLabel, newLabel := "a/"+resourcePath(r), "b/"+resourcePath(r)
+	switch {
+	case b == nil:
+		r.Status, oldLabel = StatusAdded, "/dev/null"
+	case a == nil:
+		r.Status, newLabel = StatusRemoved, "/dev/null"
+	case oldText == newText:
+		r.Status = StatusUnchanged
+		return r, nil
+	default:
+		r.Status = StatusChanged
+		r.Changes = fieldChanges(b.Object, a.Object)
+	}
+	r.Unified, err = unified(oldLabel, newLabel, oldText, newText)
+	if err != nil {
+		return Resource{}, fmt.Errorf("diffing %s: %w", r.ID(), err)
+	}
+	return r, nil
+}
+
+func resourcePath(r Resource) string {
+	if r.Namespace == "" {
+		return r.Kind + "/" + r.Name
+	}
+	return r.Kind + "/" + r.Namespace + "/" + r.Name
+}
+
+// clean returns a copy of obj without the fields that change on their own:
+// the metadata the API server sets, the last-applied annotation, status.
+func clean(obj *unstructured.Unstructured) *unstructured.Unstructured {
+	if obj == nil {
+		return nil
+	}
+	c := deepCopy(obj)
+	for _, f := range []string{"resourceVersion", "uid", "generation", "creationTimestamp", "managedFields", "selfLink"} {
+		unstructured.RemoveNestedField(c.Object, "metadata", f)
+	}
+	unstructured.RemoveNestedField(c.Object, "metadata", "annotations", lastApplied)
+	if a, ok, _ := unstructured.NestedFieldNoCopy(c.Object, "metadata", "annotations"); ok {
+		if m, isMap := a.(map[string]any); isMap && len(m) == 0 {
+			unstructured.RemoveNestedField(c.Object, "metadata", "annotations")
+		}
+	}
+	unstructured.RemoveNestedField(c.Object, "status")
+	return c
+}
+
+func toYAML(obj *unstructured.Unstructured) (string, error) {
+	if obj == nil {
+		return "", nil
+	}
+	b, err := yaml.Marshal(obj.Object)
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+// unified is the unified diff of two texts with three lines of context, ""
+// when they are equal.
+func unified(oldLabel, newLabel, old, new string) (string, error) {
+	if old == new {
+		return "", nil
+	}
+	u, err := udiff.ToUnified(oldLabel, newLabel, old, udiff.Lines(old, new), udiff.DefaultContextLines)
+	if err != nil {
+		return "", fmt.Errorf("computing the unified diff: %w", err)
+	}
+	return u, nil
+}
+
+// File is the difference of one file in the repository.
+type File struct {
+	Path    string `json:"path"`
+	Unified string `json:"diff"` // "" when the contents are equal
+}
+
+// Files compares two versions of the file at path (slash-separated,
+// relative to the repository). Line endings are kept as they are; a missing
+// final newline is marked as git marks it.
+func Files(path string, before, after []byte) File {
+	u, err := unified("a/"+path, "b/"+path, string(before), string(after))
+	if err != nil {
+		// The edits come from the same texts, so this does not happen;
+		// a plain replacement is still a correct diff.
+		u = replacement("a/"+path, "b/"+path, string(before), string(after))
+	}
+	return File{Path: path, Unified: u}
+}
+
+// replacement is a unified diff that removes all of old and adds all of new.
+func replacement(oldLabel, newLabel, old, new string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "--- %s\n+++ %s\n@@ -1,%d +1,%d @@\n", oldLabel, newLabel, countLines(old), countLines(new))
+	writeLines(&b, "-", old)
+	writeLines(&b, "+", new)
+	return b.String()
+}
+
+func countLines(s string) int {
+	n := strings.Count(s, "\n")
+	if s != "" && !strings.HasSuffix(s, "\n") {
+		n++
+	}
+	return n
+}
+
+func writeLines(b *strings.Builder, prefix, s string) {
+	for line := range strings.Lines(s) {
+		b.WriteString(prefix)
+		b.WriteString(line)
+		if !strings.HasSuffix(line, "\n") {
+			b.WriteString("\n\\ No newline at end of file\n")
+		}
+	}
+}
+
+// Masks written in place of Secret values.
+const (
+	sensitive        = "(sensitive)"
+	sensitiveChanged = "(sensitive, changed)"
+)
+
+// MaskSecret returns a copy of obj in which, when obj is a core v1 Secret,
+// every value of data and stringData, and the last-applied-configuration
+// annotation (which repeats them), is replaced by "(sensitive)". Other
+// objects are copied as they are. nil gives nil.
+func MaskSecret(obj *unstructured.Unstructured) *unstructured.Unstructured {
+	if obj == nil {
+		return nil
+	}
+	c := deepCopy(obj)
+	maskSecretPair(c, nil)
+	if isSecret(c) {
+		if _, ok, _ := unstructured.NestedFieldNoCopy(c.Object, "metadata", "annotations", lastApplied); ok {
+			_ = unstructured.SetNestedField(c.Object, sensitive, "metadata", "annotations", lastApplied)
+		}
+	}
+	return c
+}
+
+func isSecret(obj *unstructured.Unstructured) bool {
+	return obj != nil && obj.GetKind() == "Secret" && (obj.GetAPIVersion() == "v1" || obj.GetAPIVersion() == "")
+}
+
+// maskSecretPair masks the Secret values of before and after in place. A
+// value that differs from the one before is masked as changed, so that a
+// change still shows.
+func maskSecretPair(before, after *unstructured.Unstructured) {
+	for _, field := range []string{"data", "stringData"} {
+		b, a := secretValues(before, field), secretValues(after, field)
+		for k, v := range a {
+			if old, ok := b[k]; ok && !reflect.DeepEqual(old, v) {
+				a[k] = sensitiveChanged
+			} else {
+				a[k] = sensitive
+			}
+		}
+		for k := range b {
+			b[k] = sensitive
+		}
+	}
+}
+
+// secretValues returns the map of values in field of a Secret, nil for other
+// objects. A field that is not a map is masked whole.
+func secretValues(obj *unstructured.Unstructured, field string) map[string]any {
+	if !isSecret(obj) {
+		return nil
+	}
+	v, ok := obj.Object[field]
+	if !ok || v == nil {
+		return nil
+	}
+	m, isMap := v.(map[string]any)
+	if !isMap {
+		obj.Object[field] = sensitive
+		return nil
+	}
+	return m
+}
+
+// deepCopy copies the maps and lists of obj. Unlike obj.DeepCopy it does not
+// panic on values of types JSON decoding does not produce; they are kept as
+// they are (and reported when the object is written as YAML).
+func deepCopy(obj *unstructured.Unstructured) *unstructured.Unstructured {
+	return &unstructured.Unstructured{Object: copyValue(obj.Object).(map[string]any)}
+}
+
+func copyValue(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(v))
+		for k, val := range v {
+			m[k] = copyValue(val)
+		}
+		return m
+	case []any:
+		s := make([]any, len(v))
+		for i, val := range v {
+			s[i] = copyValue(val)
+		}
+		return s
+	default:
+		return v
+	}
+}
