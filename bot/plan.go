@@ -333,7 +333,7 @@ func (p *Planner) planCluster(ctx context.Context, repo *render.Repository, c *r
 	warnings, err := releases.CheckUpgrade(p.Catalog, fromRel, toRel, p.now())
 	if err != nil {
 		if !req.Force {
-			return nil, invalid(err)
+			return nil, invalidf("%w (to upgrade anyway, force it with --force)", err)
 		}
 		cp.Warnings = append(cp.Warnings, "forced: "+err.Error())
 	}

@@ -12,8 +12,8 @@ import (
 )
 
 const (
-	peu01File = "management-clusters/mc-demo/organizations/org-acme/workload-clusters/peu01/cluster.yaml"
-	peu02Kust = "management-clusters/mc-demo/organizations/org-acme/workload-clusters/peu02/kustomization.yaml"
+	peu01File  = "management-clusters/mc-demo/organizations/org-acme/workload-clusters/peu01/cluster.yaml"
+	peu02Kust  = "management-clusters/mc-demo/organizations/org-acme/workload-clusters/peu02/kustomization.yaml"
 	pus01Patch = "management-clusters/mc-demo/organizations/org-globex/workload-clusters/pus01/release.yaml"
 )
 

@@ -244,7 +244,7 @@ func TestProposeExistingBranchWithOtherContent(t *testing.T) {
 // resources still gets a comment a forge accepts.
 func TestDiffCommentStaysUnderLimit(t *testing.T) {
 	c := &ClusterPlan{Name: "big", Namespace: "org", Provider: "capa", From: "30.1.0", To: "31.0.0", Status: StatusUpgrade,
-		Files: []diff.File{{Path: "big.yaml", Unified: "--- a/big.yaml\n+++ b/big.yaml\n@@ -1 +1 @@\n-v: 30.1.0\n+v: 31.0.0\n"}},
+		Files:     []diff.File{{Path: "big.yaml", Unified: "--- a/big.yaml\n+++ b/big.yaml\n@@ -1 +1 @@\n-v: 30.1.0\n+v: 31.0.0\n"}},
 		Locations: []render.Location{{Path: "big.yaml", Line: 1}}}
 	for i := range 400 {
 		c.Resources = append(c.Resources, diff.Resource{Kind: "MachinePool", Name: "pool" + strings.Repeat("x", i%7) + string(rune('a'+i%26)), Status: diff.StatusChanged,

@@ -151,19 +151,19 @@ type jsonPlan struct {
 }
 
 type jsonCluster struct {
-	Name      string           `json:"name"`
-	Namespace string           `json:"namespace"`
-	Provider  string           `json:"provider"`
-	From      string           `json:"from"`
-	To        string           `json:"to"`
-	Status    ClusterStatus    `json:"status"`
-	Reason    string           `json:"reason,omitempty"`
-	Branch    string           `json:"branch,omitempty"`
-	Locations []jsonLocation   `json:"locations"`
-	Files     []jsonFile       `json:"files"`
-	Resources []jsonResource   `json:"resources"`
+	Name      string            `json:"name"`
+	Namespace string            `json:"namespace"`
+	Provider  string            `json:"provider"`
+	From      string            `json:"from"`
+	To        string            `json:"to"`
+	Status    ClusterStatus     `json:"status"`
+	Reason    string            `json:"reason,omitempty"`
+	Branch    string            `json:"branch,omitempty"`
+	Locations []jsonLocation    `json:"locations"`
+	Files     []jsonFile        `json:"files"`
+	Resources []jsonResource    `json:"resources"`
 	Release   []releases.Change `json:"release"`
-	Warnings  []string         `json:"warnings"`
+	Warnings  []string          `json:"warnings"`
 }
 
 type jsonLocation struct {

@@ -14,8 +14,8 @@ import (
 )
 
 const (
-	gitops   = "../../examples/gitops"
-	releases = "../../examples/releases"
+	gitops      = "../../examples/gitops"
+	releasesDir = "../../examples/releases"
 )
 
 // runCLI runs the command line and returns exit code, stdout and stderr.
@@ -36,24 +36,24 @@ func TestCLI(t *testing.T) {
 		stderr   []string
 		noStdout bool
 	}{
-		{name: "plan", args: []string{"plan", "--repo", gitops, "--releases", releases, "--cluster", "peu01", "--to", "v31.0.0"}, stdout: []string{"Cluster org-acme/peu01 (capa): v30.1.0 → v31.0.0", "KubeadmControlPlane", "1 cluster to upgrade"}},
-		{name: "plan json", args: []string{"plan", "--repo", gitops, "--releases", releases, "--all", "--to", "v31.0.0", "-o", "json"}, stdout: []string{`"name": "peu02"`, `"status": "current"`}},
-		{name: "plan markdown", args: []string{"plan", "--repo", gitops, "--releases", releases, "--cluster", "org-acme/peu02", "--to", "v30.1.0", "-o", "markdown"}, stdout: []string{"<details>", "peu02"}},
-		{name: "releases from environment", args: []string{"plan", "--repo", gitops, "--cluster", "pus01", "--to", "v31.1.0"}, env: map[string]string{"UPGRADE_BOT_RELEASES": releases}, stdout: []string{"v31.0.0 → v31.1.0"}},
-		{name: "releases", args: []string{"releases", "--releases", releases}, stdout: []string{"v29.6.1", "v31.0.0", "deprecated", "wip"}},
-		{name: "releases json", args: []string{"releases", "--releases", releases, "-o", "json"}, stdout: []string{`"version": "v31.0.0"`}},
+		{name: "plan", args: []string{"plan", "--repo", gitops, "--releases", releasesDir, "--cluster", "peu01", "--to", "v31.0.0"}, stdout: []string{"Cluster org-acme/peu01 (capa): v30.1.0 → v31.0.0", "KubeadmControlPlane", "1 cluster to upgrade"}},
+		{name: "plan json", args: []string{"plan", "--repo", gitops, "--releases", releasesDir, "--all", "--to", "v31.0.0", "-o", "json"}, stdout: []string{`"name": "peu02"`, `"status": "current"`}},
+		{name: "plan markdown", args: []string{"plan", "--repo", gitops, "--releases", releasesDir, "--cluster", "org-acme/peu02", "--to", "v30.1.0", "-o", "markdown"}, stdout: []string{"<details>", "peu02"}},
+		{name: "releases from environment", args: []string{"plan", "--repo", gitops, "--cluster", "pus01", "--to", "v31.1.0"}, env: map[string]string{"UPGRADE_BOT_RELEASES": releasesDir}, stdout: []string{"v31.0.0 → v31.1.0"}},
+		{name: "releases", args: []string{"releases", "--releases", releasesDir}, stdout: []string{"v29.6.1", "v31.0.0", "deprecated", "wip"}},
+		{name: "releases json", args: []string{"releases", "--releases", releasesDir, "-o", "json"}, stdout: []string{`"version": "v31.0.0"`}},
 		{name: "version", args: []string{"version"}, stdout: []string{"upgrade-bot"}},
 
 		{name: "missing releases", args: []string{"plan", "--repo", gitops, "--to", "v31.0.0"}, code: exitInput, stderr: []string{"--releases is required"}, noStdout: true},
-		{name: "missing target", args: []string{"plan", "--repo", gitops, "--releases", releases}, code: exitInput, stderr: []string{"--to is required"}, noStdout: true},
-		{name: "bad output", args: []string{"plan", "--repo", gitops, "--releases", releases, "--to", "v31.0.0", "-o", "yaml"}, code: exitInput, stderr: []string{"--output", "text, markdown or json"}, noStdout: true},
+		{name: "missing target", args: []string{"plan", "--repo", gitops, "--releases", releasesDir}, code: exitInput, stderr: []string{"--to is required"}, noStdout: true},
+		{name: "bad output", args: []string{"plan", "--repo", gitops, "--releases", releasesDir, "--to", "v31.0.0", "-o", "yaml"}, code: exitInput, stderr: []string{"--output", "text, markdown or json"}, noStdout: true},
 		{name: "unknown flag", args: []string{"plan", "--clsuter", "x"}, code: exitInput, stderr: []string{"clsuter"}, noStdout: true},
 		{name: "unknown command", args: []string{"plna"}, code: exitInput, stderr: []string{"plna"}, noStdout: true},
-		{name: "unknown cluster", args: []string{"plan", "--repo", gitops, "--releases", releases, "--cluster", "peu1", "--to", "v31.0.0"}, code: exitInput, stderr: []string{"peu01"}, noStdout: true},
-		{name: "unknown release", args: []string{"plan", "--repo", gitops, "--releases", releases, "--cluster", "peu01", "--to", "v31.0.5"}, code: exitInput, stderr: []string{"v31.0.5", "v31.0.0"}, noStdout: true},
-		{name: "downgrade", args: []string{"plan", "--repo", gitops, "--releases", releases, "--cluster", "pus01", "--to", "v30.1.0"}, code: exitInput, stderr: []string{"downgrade", "--force"}, noStdout: true},
+		{name: "unknown cluster", args: []string{"plan", "--repo", gitops, "--releases", releasesDir, "--cluster", "peu1", "--to", "v31.0.0"}, code: exitInput, stderr: []string{"peu01"}, noStdout: true},
+		{name: "unknown release", args: []string{"plan", "--repo", gitops, "--releases", releasesDir, "--cluster", "peu01", "--to", "v31.0.5"}, code: exitInput, stderr: []string{"v31.0.5", "v31.0.0"}, noStdout: true},
+		{name: "downgrade", args: []string{"plan", "--repo", gitops, "--releases", releasesDir, "--cluster", "pus01", "--to", "v30.1.0"}, code: exitInput, stderr: []string{"downgrade", "--force"}, noStdout: true},
 		{name: "releases directory missing", args: []string{"plan", "--repo", gitops, "--releases", "does-not-exist", "--cluster", "peu01", "--to", "v31.0.0"}, code: exitInput, stderr: []string{"does-not-exist"}, noStdout: true},
-		{name: "repository missing", args: []string{"plan", "--repo", "does-not-exist", "--releases", releases, "--cluster", "peu01", "--to", "v31.0.0"}, code: exitInput, stderr: []string{"does-not-exist"}, noStdout: true},
+		{name: "repository missing", args: []string{"plan", "--repo", "does-not-exist", "--releases", releasesDir, "--cluster", "peu01", "--to", "v31.0.0"}, code: exitInput, stderr: []string{"does-not-exist"}, noStdout: true},
 		{name: "bad log level", args: []string{"version", "--log-level", "loud"}, code: exitInput, stderr: []string{"--log-level"}, noStdout: true},
 	}
 	for _, tt := range tests {
@@ -142,7 +142,7 @@ func TestProposeCommand(t *testing.T) {
 }
 
 func TestProposeNotARepository(t *testing.T) {
-	code, _, stderr := runCLI(t, "propose", "--repo", t.TempDir(), "--releases", releases, "--to", "v31.0.0")
+	code, _, stderr := runCLI(t, "propose", "--repo", t.TempDir(), "--releases", releasesDir, "--to", "v31.0.0")
 	if code != exitInput || !strings.Contains(stderr, "not a git repository") {
 		t.Errorf("exit %d, stderr %q", code, stderr)
 	}

@@ -50,7 +50,6 @@ func (a *app) releasesCommand() *cobra.Command {
 	return cmd
 }
 
-
 func componentVersion(r *releases.Release, name string) string {
 	for _, c := range r.Components {
 		if c.Name == name || strings.HasPrefix(c.Name, name) {
@@ -85,16 +84,16 @@ func writeReleasesText(w io.Writer, c *releases.Catalog, providers []string) err
 
 func writeReleasesJSON(w io.Writer, c *releases.Catalog, providers []string) error {
 	type jsonRelease struct {
-		Provider    string               `json:"provider"`
-		Version     string               `json:"version"`
-		State       string               `json:"state"`
-		Archived    bool                 `json:"archived"`
-		Date        string               `json:"date,omitempty"`
-		EndOfLife   string               `json:"endOfLife,omitempty"`
-		Components  []releases.Component `json:"components"`
-		Apps        []releases.App       `json:"apps"`
-		ConfigMaps  []string             `json:"configMaps"`
-		Changelog   string               `json:"changelog,omitempty"`
+		Provider   string               `json:"provider"`
+		Version    string               `json:"version"`
+		State      string               `json:"state"`
+		Archived   bool                 `json:"archived"`
+		Date       string               `json:"date,omitempty"`
+		EndOfLife  string               `json:"endOfLife,omitempty"`
+		Components []releases.Component `json:"components"`
+		Apps       []releases.App       `json:"apps"`
+		ConfigMaps []string             `json:"configMaps"`
+		Changelog  string               `json:"changelog,omitempty"`
 	}
 	out := struct {
 		Releases []jsonRelease `json:"releases"`

@@ -153,11 +153,33 @@ func unified(oldLabel, newLabel, old, new string) (string, error) {
 	if old == new {
 		return "", nil
 	}
-	u, err := udiff.ToUnified(oldLabel, newLabel, old, udiff.Lines(old, new), udiff.DefaultContextLines)
+	u, err := udiff.ToUnifiedDiff(oldLabel, newLabel, old, udiff.Lines(old, new), udiff.DefaultContextLines)
 	if err != nil {
 		return "", fmt.Errorf("computing the unified diff: %w", err)
 	}
-	return u, nil
+	fixHunkStarts(u.Hunks)
+	return u.String(), nil
+}
+
+// fixHunkStarts recomputes where each hunk starts in the new text. go-udiff
+// (like the x/tools code it comes from, golang/go#81453) forgets the
+// unchanged lines it joins into a hunk, so every later hunk's "+start" is
+// too small by their number. The "-start" is right, and a hunk starts in the
+// new text where it starts in the old, moved by the lines that the hunks
+// before it added or removed.
+func fixHunkStarts(hunks []*udiff.Hunk) {
+	shift := 0
+	for _, h := range hunks {
+		h.ToLine = h.FromLine + shift
+		for _, l := range h.Lines {
+			switch l.Kind {
+			case udiff.Insert:
+				shift++
+			case udiff.Delete:
+				shift--
+			}
+		}
+	}
 }
 
 // File is the difference of one file in the repository.
