@@ -52,6 +52,9 @@ type Cluster struct {
 	// Root is the kustomization directory that builds the cluster, or the
 	// file holding its Cluster resource, relative and slash-separated.
 	Root string
+	// VersionLabel is the label that selects the release, as the repository
+	// was discovered with (Options.VersionLabel).
+	VersionLabel string
 }
 
 // Problem is something wrong in the repository that did not stop discovery:
@@ -62,6 +65,7 @@ type Problem struct {
 	Message string
 }
 
+// String formats the problem as "path:line: message".
 func (p Problem) String() string {
 	if p.Line > 0 {
 		return fmt.Sprintf("%s:%d: %s", p.Path, p.Line, p.Message)
@@ -76,7 +80,7 @@ type Location struct {
 	// Path is the file, relative to the repository root, slash-separated.
 	Path string
 	// Line and Column are 1-based and point at the first byte of the value
-	// (inside quotes when quoted).
+	// (inside quotes when quoted); Column counts characters, not bytes.
 	Line, Column int
 	// Offset and Length are the byte range of the value in the file,
 	// without quotes.
@@ -86,8 +90,13 @@ type Location struct {
 	// Description says in words what this place is, e.g.
 	// "label release.giantswarm.io/version of Cluster org-acme/peu01".
 	Description string
+	// Shared lists the other clusters ("namespace/name") whose version is
+	// written at the same place, e.g. in the labels of a kustomize base
+	// several overlays use: bumping it upgrades them too.
+	Shared []string
 }
 
+// String formats the location as "path:line:column".
 func (l Location) String() string { return fmt.Sprintf("%s:%d:%d", l.Path, l.Line, l.Column) }
 
 // FileChange is the new content of one file of the repository.

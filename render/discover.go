@@ -1,0 +1,416 @@
+package render
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Options configure discovery.
+type Options struct {
+	// VersionLabel is the label that selects a cluster's release;
+	// DefaultVersionLabel when empty.
+	VersionLabel string
+}
+
+// Repository is a GitOps tree as upgrade-bot reads it: its clusters, the
+// problems found on the way, and what locating, bumping and rebuilding
+// need (file contents, kustomize roots). Its methods are safe for
+// concurrent use.
+type Repository struct {
+	// Root is the absolute path of the tree.
+	Root string
+	// Clusters are sorted by namespace, then name.
+	Clusters []*Cluster
+	// Problems are sorted by path, then line.
+	Problems []Problem
+
+	label string
+	// files are the plain files holding Cluster API resources, by path.
+	files map[string]*sourceFile
+	// units says where each cluster comes from.
+	units map[*Cluster]*unit
+	// byFile lists the plain-file clusters with resources in a file.
+	byFile map[string][]*Cluster
+	// roots are the kustomize roots that built, by directory; readers
+	// lists, for each file, the roots whose build read it.
+	roots   map[string]*kustRoot
+	readers map[string][]*kustRoot
+
+	// mu serializes kustomize builds (kustomize is not safe for concurrent
+	// builds) and guards the kustomize roots' lazily computed state.
+	mu sync.Mutex
+}
+
+// unit is where a cluster is declared: plain files, or a kustomize root.
+type unit struct {
+	kust    *kustRoot // nil for plain files
+	members []*object
+}
+
+// kustRoot is a top-level kustomization that built.
+type kustRoot struct {
+	dir      string
+	reads    map[string][]byte // the files the build read, by path
+	clusters []*Cluster
+	// parsed and probe are computed on first use, under Repository.mu.
+	parsed map[string]*sourceFile
+	probe  map[string]*probeResult // by label key
+}
+
+// Discover reads the GitOps tree at root: every YAML file, kustomize roots
+// built the way Flux builds them. It fails only when root cannot be read;
+// everything wrong inside the tree is a Problem.
+//
+// SOPS-encrypted files (*.enc.yaml, or with a top-level sops: key) are
+// never decoded: plain ones are skipped, and a kustomize build sees an
+// empty placeholder instead, so their resources are left out of the build.
+// Plain files that do not mention cluster.x-k8s.io cannot declare Cluster
+// API resources and are not parsed.
+func Discover(ctx context.Context, root string, o Options) (*Repository, error) {
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, fmt.Errorf("reading repository %s: %w", root, err)
+	}
+	st, err := os.Stat(abs)
+	if err != nil {
+		return nil, fmt.Errorf("reading repository: %w", err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("reading repository %s: not a directory", abs)
+	}
+	label := cmp.Or(o.VersionLabel, DefaultVersionLabel)
+	repo := &Repository{
+		Root:    abs,
+		label:   label,
+		files:   map[string]*sourceFile{},
+		units:   map[*Cluster]*unit{},
+		byFile:  map[string][]*Cluster{},
+		roots:   map[string]*kustRoot{},
+		readers: map[string][]*kustRoot{},
+	}
+	tree, err := walkTree(ctx, abs)
+	if err != nil {
+		return nil, err
+	}
+	repo.Problems = append(repo.Problems, tree.problems...)
+
+	consumed, err := repo.buildRoots(ctx, tree)
+	if err != nil {
+		return nil, err
+	}
+
+	var plain []string
+	for _, f := range tree.yamlFiles {
+		if _, inKust := tree.kusts[path.Dir(f)]; !inKust && !consumed[f] {
+			plain = append(plain, f)
+		}
+	}
+	parsed, err := parsePlainFiles(ctx, abs, plain)
+	if err != nil {
+		return nil, err
+	}
+	var objs []*object
+	for _, p := range parsed {
+		repo.Problems = append(repo.Problems, p.problems...)
+		if len(p.objects) > 0 {
+			repo.files[p.file.path] = p.file
+			objs = append(objs, p.objects...)
+		}
+	}
+	g := groupClusters(objs, "", label)
+	repo.addClusters(g, nil)
+	for _, c := range g.clusters {
+		for _, m := range g.members[c] {
+			p := m.res.Source.Path
+			if l := repo.byFile[p]; len(l) == 0 || l[len(l)-1] != c {
+				repo.byFile[p] = append(repo.byFile[p], c)
+			}
+		}
+	}
+
+	repo.dropDuplicateClusters()
+	slices.SortFunc(repo.Problems, func(a, b Problem) int {
+		return cmp.Or(cmp.Compare(a.Path, b.Path), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Message, b.Message))
+	})
+	return repo, nil
+}
+
+func (r *Repository) addClusters(g grouped, k *kustRoot) {
+	r.Problems = append(r.Problems, g.problems...)
+	for _, c := range g.clusters {
+		r.Clusters = append(r.Clusters, c)
+		r.units[c] = &unit{kust: k, members: g.members[c]}
+		if k != nil {
+			k.clusters = append(k.clusters, c)
+		}
+	}
+}
+
+// dropDuplicateClusters keeps one cluster per namespace/name (plain files
+// first, then kustomize roots in path order) and sorts them.
+func (r *Repository) dropDuplicateClusters() {
+	slices.SortStableFunc(r.Clusters, func(a, b *Cluster) int {
+		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+	})
+	kept := r.Clusters[:0]
+	for i, c := range r.Clusters {
+		if i > 0 {
+			prev := kept[len(kept)-1]
+			if prev.Namespace == c.Namespace && prev.Name == c.Name {
+				r.Problems = append(r.Problems, Problem{Path: c.Root, Message: fmt.Sprintf("cluster %s is also declared in %s; this one is ignored", clusterID(c.Namespace, c.Name), prev.Root)})
+				if u := r.units[c]; u.kust != nil {
+					u.kust.clusters = slices.DeleteFunc(u.kust.clusters, func(x *Cluster) bool { return x == c })
+				}
+				delete(r.units, c)
+				continue
+			}
+		}
+		kept = append(kept, c)
+	}
+	r.Clusters = kept
+}
+
+// tree is what walking the repository finds.
+type tree struct {
+	yamlFiles []string                 // relative, sorted
+	kusts     map[string]kustomization // by directory
+	problems  []Problem
+}
+
+func walkTree(ctx context.Context, abs string) (*tree, error) {
+	t := &tree{kusts: map[string]kustomization{}}
+	kustFiles := map[string]string{} // dir → kustomization file
+	err := filepath.WalkDir(abs, func(p string, d fs.DirEntry, err error) error {
+		if cerr := ctx.Err(); cerr != nil {
+			return cerr
+		}
+		rel, _ := filepath.Rel(abs, p)
+		rel = filepath.ToSlash(rel)
+		if err != nil {
+			if p == abs {
+				return err
+			}
+			t.problems = append(t.problems, Problem{Path: rel, Message: fmt.Sprintf("cannot read: %v", unwrapPathError(err))})
+			if d != nil && d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		name := d.Name()
+		if d.IsDir() {
+			if p != abs && (strings.HasPrefix(name, ".") || name == "node_modules") {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() && d.Type()&fs.ModeSymlink == 0 {
+			return nil
+		}
+		dir := path.Dir(rel)
+		if slices.Contains(kustomizationFiles, name) {
+			if prev, ok := kustFiles[dir]; !ok || slices.Index(kustomizationFiles, name) < slices.Index(kustomizationFiles, path.Base(prev)) {
+				kustFiles[dir] = rel
+			}
+			return nil
+		}
+		ext := strings.ToLower(path.Ext(name))
+		if (ext == ".yaml" || ext == ".yml") && !isSOPSName(name) {
+			t.yamlFiles = append(t.yamlFiles, rel)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading repository %s: %w", abs, err)
+	}
+	for dir, file := range kustFiles {
+		data, err := os.ReadFile(filepath.Join(abs, filepath.FromSlash(file)))
+		if err != nil {
+			t.problems = append(t.problems, Problem{Path: file, Message: fmt.Sprintf("cannot read: %v", unwrapPathError(err))})
+			continue
+		}
+		t.kusts[dir] = readKustomization(dir, file, data)
+	}
+	slices.Sort(t.yamlFiles)
+	return t, nil
+}
+
+func unwrapPathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// buildRoots builds every top-level kustomization and returns the files the
+// builds read.
+func (r *Repository) buildRoots(ctx context.Context, t *tree) (map[string]bool, error) {
+	roots, refused := topLevelRoots(t.kusts)
+	consumed := map[string]bool{}
+	for _, dir := range roots {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("reading repository: %w", err)
+		}
+		if p, ok := refused[dir]; ok {
+			r.Problems = append(r.Problems, p)
+			continue
+		}
+		res, err := build(r.Root, dir, nil)
+		if err != nil {
+			msg := strings.ReplaceAll(err.Error(), r.Root+string(filepath.Separator), "")
+			r.Problems = append(r.Problems, Problem{Path: t.kusts[dir].file, Message: "kustomize build failed: " + msg})
+			continue
+		}
+		k := &kustRoot{dir: dir, reads: res.reads, parsed: map[string]*sourceFile{}}
+		r.roots[dir] = k
+		for f := range res.reads {
+			consumed[f] = true
+			r.readers[f] = append(r.readers[f], k)
+		}
+		setSourceLines(res.objects, res.reads)
+		r.addClusters(groupClusters(res.objects, dir, r.label), k)
+	}
+	return consumed, nil
+}
+
+// setSourceLines finds, for resources built by kustomize, the line of the
+// document they came from: the document of the same kind and name, or the
+// only one of that kind.
+func setSourceLines(objs []*object, reads map[string][]byte) {
+	parsed := map[string]*sourceFile{}
+	for _, o := range objs {
+		data, ok := reads[o.res.Source.Path]
+		if !ok {
+			continue
+		}
+		f, seen := parsed[o.res.Source.Path]
+		if !seen {
+			f, _ = parseFile(o.res.Source.Path, data)
+			parsed[o.res.Source.Path] = f
+		}
+		if f == nil {
+			continue
+		}
+		var sameKind []*document
+		for _, d := range f.docs {
+			if _, kind := d.typeMeta(); kind == o.kind {
+				sameKind = append(sameKind, d)
+				if name, _ := scalarString(lookup(lookup(d.top, "metadata"), "name")); name == o.name {
+					o.res.Source.Line = d.line
+					break
+				}
+			}
+		}
+		if o.res.Source.Line == 0 && len(sameKind) == 1 {
+			o.res.Source.Line = sameKind[0].line
+		}
+	}
+}
+
+// plainFile is one plain file, parsed.
+type plainFile struct {
+	file     *sourceFile
+	objects  []*object
+	problems []Problem
+}
+
+// parsePlainFiles reads and parses files over GOMAXPROCS workers; the
+// result is in the order of files.
+func parsePlainFiles(ctx context.Context, root string, files []string) ([]plainFile, error) {
+	out := make([]plainFile, len(files))
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), max(len(files), 1)) {
+		wg.Go(func() {
+			for i := range jobs {
+				out[i] = parsePlainFile(root, files[i])
+			}
+		})
+	}
+	var err error
+	for i := range files {
+		if err = ctx.Err(); err != nil {
+			break
+		}
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	if err != nil {
+		return nil, fmt.Errorf("reading repository: %w", err)
+	}
+	return out, nil
+}
+
+var capiMarker = []byte(capiGroup)
+
+func parsePlainFile(root, rel string) plainFile {
+	data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(rel)))
+	if err != nil {
+		return plainFile{problems: []Problem{{Path: rel, Message: fmt.Sprintf("cannot read: %v", unwrapPathError(err))}}}
+	}
+	if !bytes.Contains(data, capiMarker) {
+		return plainFile{}
+	}
+	f, problem := parseFile(rel, data)
+	if problem != nil {
+		return plainFile{problems: []Problem{*problem}}
+	}
+	res := plainFile{file: f}
+	for _, d := range f.docs {
+		objs, p := d.capiObject()
+		if p != nil {
+			res.problems = append(res.problems, *p)
+		}
+		res.objects = append(res.objects, objs...)
+		d.prune()
+	}
+	return res
+}
+
+// keptKeys are the top-level keys of a document locating needs; the rest
+// (spec, status) is converted into the object and dropped from the node
+// tree to keep memory low. Aliases into dropped parts stay valid: an alias
+// node points at its anchor.
+var keptKeys = []string{"apiVersion", "kind", "metadata", "sops"}
+
+// prune drops the parts of the document's node tree locating does not use.
+func (d *document) prune() {
+	if d.top.Kind != yaml.MappingNode {
+		return
+	}
+	kept := make([]*yaml.Node, 0, 2*len(keptKeys))
+	for i := 0; i+1 < len(d.top.Content); i += 2 {
+		if k := d.top.Content[i]; k.Kind == yaml.ScalarNode && (slices.Contains(keptKeys, k.Value) || k.ShortTag() == "!!merge") {
+			kept = append(kept, k, d.top.Content[i+1])
+		}
+	}
+	d.top.Content = kept
+}
+
+// capiObject converts a document when it is a Cluster API resource (and
+// not SOPS-encrypted).
+func (d *document) capiObject() ([]*object, *Problem) {
+	apiVersion, _ := d.typeMeta()
+	if !isCAPIGroup(apiGroup(apiVersion)) || d.isSOPS() {
+		return nil, nil
+	}
+	u, err := d.toObject()
+	if err != nil {
+		return nil, &Problem{Path: d.file.path, Line: d.line, Message: err.Error()}
+	}
+	return []*object{newObject(u, Source{Path: d.file.path, Line: d.line}, d)}, nil
+}

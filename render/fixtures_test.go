@@ -1,0 +1,173 @@
+package render
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// sharedFixtures returns the project's shared fixtures directory, skipping
+// the test when it is absent (a user's clone does not have it).
+func sharedFixtures(t *testing.T, sub string) string {
+	t.Helper()
+	dir := filepath.Join("..", "..", "shared", "fixtures", sub)
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("shared fixtures not available (%s): %v", dir, err)
+	}
+	return dir
+}
+
+// TestFixtureGitopsTemplate discovers giantswarm/gitops-template: its
+// clusters are Giant Swarm App resources, not Cluster API ones, so none is
+// found; every kustomization builds except the one listing the two
+// clusters the fixture leaves out; SOPS files are never read.
+func TestFixtureGitopsTemplate(t *testing.T) {
+	t.Parallel()
+	dir := sharedFixtures(t, "gitops-template")
+	repo, err := Discover(t.Context(), dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(repo.Clusters) != 0 {
+		t.Errorf("found %d clusters, want none", len(repo.Clusters))
+	}
+	if len(repo.Problems) != 1 || repo.Problems[0].Path != "management-clusters/MC_NAME/organizations/ORG_NAME/workload-clusters/kustomization.yaml" ||
+		!strings.Contains(repo.Problems[0].Message, "HELLO_APP_PROD_CLUSTER_US_WEST.yaml") {
+		t.Errorf("problems %v, want the workload-clusters kustomization failing on the missing cluster file", repo.Problems)
+	}
+	for _, built := range []string{
+		"management-clusters/MC_NAME/secrets",
+		"management-clusters/MC_NAME/organizations/ORG_NAME/workload-clusters/WC_NAME/mapi/cluster",
+		"management-clusters/MC_NAME/organizations/ORG_NAME/workload-clusters/WC_NAME_OUT_OF_BAND_FLUX_APP/mapi/apps",
+	} {
+		if repo.roots[built] == nil {
+			t.Errorf("kustomization %s was not built", built)
+		}
+	}
+	if repo.roots["bases/clusters/capa/template"] != nil {
+		t.Error("bases/clusters/capa/template is a base of other kustomizations and must not be built alone")
+	}
+	checkNoSOPS(t, repo)
+}
+
+// checkNoSOPS checks that no SOPS-encrypted content was kept.
+func checkNoSOPS(t *testing.T, repo *Repository) {
+	t.Helper()
+	for dir, k := range repo.roots {
+		for p, data := range k.reads {
+			if isSOPSName(p) || bytes.Contains(data, []byte("ENC[AES256_GCM")) || sopsKeyRE.Match(data) {
+				t.Errorf("build of %s read the SOPS file %s", dir, p)
+			}
+		}
+	}
+	for p, f := range repo.files {
+		if isSOPSName(p) || bytes.Contains(f.data, []byte("ENC[AES256_GCM")) {
+			t.Errorf("SOPS file %s was read", p)
+		}
+	}
+	for _, c := range repo.Clusters {
+		for _, r := range c.Resources {
+			if r.Object.GetKind() == "Secret" {
+				t.Errorf("cluster %s holds a Secret", c.Name)
+			}
+		}
+	}
+}
+
+// TestFixtureCAPITemplates discovers each Cluster API AWS template on its
+// own, then all of them together (the same cluster declared four times).
+func TestFixtureCAPITemplates(t *testing.T) {
+	t.Parallel()
+	src := sharedFixtures(t, filepath.Join("capi-manifests", "cluster-api-provider-aws", "templates"))
+	tests := []struct {
+		file string
+		want summary
+	}{
+		{"cluster-template.yaml", summary{ID: "${CLUSTER_NAME}", Infrastructure: "AWSCluster", Root: "cluster-template.yaml", Resources: []string{
+			"Cluster ${CLUSTER_NAME} cluster-template.yaml:1",
+			"AWSCluster ${CLUSTER_NAME} cluster-template.yaml:22",
+			"AWSMachineTemplate ${CLUSTER_NAME}-control-plane cluster-template.yaml:61",
+			"AWSMachineTemplate ${CLUSTER_NAME}-md-0 cluster-template.yaml:95",
+			"KubeadmConfigTemplate ${CLUSTER_NAME}-md-0 cluster-template.yaml:106",
+			"KubeadmControlPlane ${CLUSTER_NAME}-control-plane cluster-template.yaml:33",
+			"MachineDeployment ${CLUSTER_NAME}-md-0 cluster-template.yaml:72",
+		}}},
+		{"cluster-template-machinepool.yaml", summary{ID: "${CLUSTER_NAME}", Infrastructure: "AWSCluster", Root: "cluster-template-machinepool.yaml", Resources: []string{
+			"Cluster ${CLUSTER_NAME} cluster-template-machinepool.yaml:1",
+			"AWSCluster ${CLUSTER_NAME} cluster-template-machinepool.yaml:22",
+			"AWSMachinePool ${CLUSTER_NAME}-mp-0 cluster-template-machinepool.yaml:93",
+			"AWSMachineTemplate ${CLUSTER_NAME}-control-plane cluster-template-machinepool.yaml:61",
+			"KubeadmConfig ${CLUSTER_NAME}-mp-0 cluster-template-machinepool.yaml:107",
+			"KubeadmControlPlane ${CLUSTER_NAME}-control-plane cluster-template-machinepool.yaml:33",
+			"MachineHealthCheck ${CLUSTER_NAME}-kcp-unhealthy cluster-template-machinepool.yaml:118",
+			"MachinePool ${CLUSTER_NAME}-mp-0 cluster-template-machinepool.yaml:72",
+		}}},
+		{"cluster-template-eks-managedmachinepool.yaml", summary{ID: "${CLUSTER_NAME}", Infrastructure: "AWSManagedCluster", Root: "cluster-template-eks-managedmachinepool.yaml", Resources: []string{
+			"Cluster ${CLUSTER_NAME} cluster-template-eks-managedmachinepool.yaml:2",
+			"AWSManagedCluster ${CLUSTER_NAME} cluster-template-eks-managedmachinepool.yaml:19",
+			"AWSManagedControlPlane ${CLUSTER_NAME}-control-plane cluster-template-eks-managedmachinepool.yaml:25",
+			"AWSManagedMachinePool ${CLUSTER_NAME}-pool-0 cluster-template-eks-managedmachinepool.yaml:54",
+			"MachinePool ${CLUSTER_NAME}-pool-0 cluster-template-eks-managedmachinepool.yaml:34",
+			"NodeadmConfig ${CLUSTER_NAME}-pool-0 cluster-template-eks-managedmachinepool.yaml:61",
+		}}},
+		// A topology cluster: its infrastructure kind comes from the
+		// ClusterClass (AWSClusterTemplate); the class and its templates
+		// belong to no cluster.
+		{"cluster-template-simple-clusterclass.yaml", summary{ID: "${CLUSTER_NAME}", Infrastructure: "AWSCluster", Root: "cluster-template-simple-clusterclass.yaml", Resources: []string{
+			"Cluster ${CLUSTER_NAME} cluster-template-simple-clusterclass.yaml:1",
+		}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			t.Parallel()
+			data, err := os.ReadFile(filepath.Join(src, tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			repo, err := Discover(t.Context(), writeFiles(t, map[string]string{tt.file: string(data)}), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(repo.Problems) > 0 {
+				t.Errorf("problems: %v", repo.Problems)
+			}
+			if diff := cmp.Diff([]summary{tt.want}, summarize(repo)); diff != "" {
+				t.Errorf("clusters (-want +got):\n%s", diff)
+			}
+			// The templates carry no release label.
+			c := repo.Clusters[0]
+			locs, err := Label{}.Locate(t.Context(), repo, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := Version(c, locs); !errors.Is(err, ErrNoVersion) {
+				t.Errorf("Version: %v, want ErrNoVersion", err)
+			}
+		})
+	}
+
+	t.Run("all together", func(t *testing.T) {
+		t.Parallel()
+		repo, err := Discover(t.Context(), sharedFixtures(t, "capi-manifests"), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(repo.Clusters) != 1 {
+			t.Fatalf("found %d clusters, want the one declared in every template", len(repo.Clusters))
+		}
+		declaredAgain := 0
+		for _, p := range repo.Problems {
+			if strings.Contains(p.Message, "is declared again") {
+				declaredAgain++
+			}
+		}
+		if declaredAgain == 0 || declaredAgain != len(repo.Problems) {
+			t.Errorf("problems %v, want only duplicate declarations", repo.Problems)
+		}
+	})
+}
