@@ -26,7 +26,7 @@ const (
 // judged against it.
 var testNow = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 
-func loadCatalog(t *testing.T) *releases.Catalog {
+func loadCatalog(t testing.TB) *releases.Catalog {
 	t.Helper()
 	c, err := releases.Load(context.Background(), exampleReleases)
 	if err != nil {
@@ -35,7 +35,7 @@ func loadCatalog(t *testing.T) *releases.Catalog {
 	return c
 }
 
-func newPlanner(t *testing.T) *Planner {
+func newPlanner(t testing.TB) *Planner {
 	t.Helper()
 	return &Planner{Catalog: loadCatalog(t), Now: func() time.Time { return testNow }}
 }
