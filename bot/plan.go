@@ -1,10 +1,12 @@
 package bot
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -152,6 +154,7 @@ func (p *Planner) Plan(ctx context.Context, root string, req Request) (*Plan, er
 	}
 	plan.Clusters = make([]*ClusterPlan, len(clusters))
 	errs := make([]error, len(clusters))
+	deltas := &releaseDeltas{}
 	var next, done atomic.Int64
 	var wg sync.WaitGroup
 	for range min(workers, len(clusters)) {
@@ -161,7 +164,7 @@ func (p *Planner) Plan(ctx context.Context, root string, req Request) (*Plan, er
 				if i >= len(clusters) || ctx.Err() != nil {
 					return
 				}
-				plan.Clusters[i], errs[i] = p.planCluster(ctx, repo, clusters[i], target, req)
+				plan.Clusters[i], errs[i] = p.planCluster(ctx, repo, clusters[i], target, req, deltas)
 				if p.Progress != nil {
 					p.Progress(int(done.Add(1)), len(clusters))
 				}
@@ -277,7 +280,7 @@ func summarizeList(items []string, n int) string {
 
 // planCluster runs locate → bump → render → diff for one cluster. Errors
 // caused by the data are marked invalid.
-func (p *Planner) planCluster(ctx context.Context, repo *render.Repository, c *render.Cluster, target *semver.Version, req Request) (*ClusterPlan, error) {
+func (p *Planner) planCluster(ctx context.Context, repo *render.Repository, c *render.Cluster, target *semver.Version, req Request, deltas *releaseDeltas) (*ClusterPlan, error) {
 	cp := &ClusterPlan{Name: c.Name, Namespace: c.Namespace, To: target.String()}
 
 	provider := req.Provider
@@ -302,6 +305,9 @@ func (p *Planner) planCluster(ctx context.Context, repo *render.Repository, c *r
 		}
 		locs = append(locs, found...)
 	}
+	slices.SortStableFunc(locs, func(a, b render.Location) int {
+		return cmp.Or(strings.Compare(a.Path, b.Path), cmp.Compare(a.Offset, b.Offset))
+	})
 	cp.Locations = locs
 	current, err := render.Version(c, locs)
 	if err != nil {
@@ -338,7 +344,7 @@ func (p *Planner) planCluster(ctx context.Context, repo *render.Repository, c *r
 		cp.Warnings = append(cp.Warnings, "forced: "+err.Error())
 	}
 	cp.Warnings = append(cp.Warnings, warnings...)
-	cp.Release = releases.Compare(fromRel, toRel)
+	cp.Release = deltas.compare(fromRel, toRel)
 
 	cp.Changes, err = render.Bump(repo, locs, target.String())
 	if err != nil {
@@ -362,6 +368,20 @@ func (p *Planner) planCluster(ctx context.Context, repo *render.Repository, c *r
 	}
 	cp.Status = StatusUpgrade
 	return cp, nil
+}
+
+// releaseDeltas remembers the component changes between two releases for
+// one plan: a fleet has few distinct (from, to) pairs and many clusters. The
+// slices are shared between cluster plans and never modified.
+type releaseDeltas struct{ m sync.Map }
+
+func (d *releaseDeltas) compare(from, to *releases.Release) []releases.Change {
+	key := from.Provider + "|" + from.Version.String() + "|" + to.Version.String()
+	if v, ok := d.m.Load(key); ok {
+		return v.([]releases.Change)
+	}
+	v, _ := d.m.LoadOrStore(key, releases.Compare(from, to))
+	return v.([]releases.Change)
 }
 
 func (p *Planner) renderDiffs(ctx context.Context, cp *ClusterPlan, before, after *render.Cluster) error {

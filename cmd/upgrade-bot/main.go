@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -65,6 +66,10 @@ resource, and proposes the change as a branch (and pull request).`,
 				return usageErrorf("--log-level %q: use debug, info, warn or error", a.logLevel)
 			}
 			a.log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+			// Libraries that print through the standard logger (kustomize's
+			// deprecation notices) are debug output here.
+			log.SetFlags(0)
+			log.SetOutput(&debugWriter{log: a.log})
 			return nil
 		},
 	}
@@ -91,6 +96,14 @@ resource, and proposes the change as a branch (and pull request).`,
 		return exitInput
 	}
 	return exitInternal
+}
+
+// debugWriter turns lines written to the standard logger into debug records.
+type debugWriter struct{ log *slog.Logger }
+
+func (w *debugWriter) Write(p []byte) (int, error) {
+	w.log.Debug(strings.TrimSpace(string(p)), "source", "library")
+	return len(p), nil
 }
 
 // usageError is a mistake in the command line.
