@@ -357,6 +357,9 @@ func (p *Planner) planCluster(ctx context.Context, repo *render.Repository, c *r
 	if err != nil {
 		return nil, invalid(fmt.Errorf("reading the cluster back after the bump: %w", err))
 	}
+	if err := checkBumped(after, p.label(), target); err != nil {
+		return nil, invalid(err)
+	}
 	for _, l := range locs {
 		for _, other := range l.Shared {
 			cp.Warnings = append(cp.Warnings, fmt.Sprintf("the version is written in %s, which cluster %s shares: it is upgraded too", l, other))
@@ -368,6 +371,26 @@ func (p *Planner) planCluster(ctx context.Context, repo *render.Repository, c *r
 	}
 	cp.Status = StatusUpgrade
 	return cp, nil
+}
+
+// checkBumped makes sure that every resource of the rebuilt cluster that
+// carries the version label carries the target: a value written somewhere
+// no locator found would otherwise leave a resource on the old release.
+func checkBumped(c *render.Cluster, label string, target *semver.Version) error {
+	var stale []string
+	for _, r := range c.Resources {
+		v, ok := r.Object.GetLabels()[label]
+		if !ok {
+			continue
+		}
+		if got, err := releases.ParseVersion(v); err != nil || !got.Equal(target) {
+			stale = append(stale, fmt.Sprintf("%s %s (%s, from %s)", r.Object.GetKind(), r.Object.GetName(), v, r.Source.Path))
+		}
+	}
+	if len(stale) > 0 {
+		return fmt.Errorf("after the bump, %s still carry another version than v%s: the version is also written somewhere upgrade-bot cannot edit; change it there by hand or open an issue with the file", summarizeList(stale, 5), target)
+	}
+	return nil
 }
 
 // releaseDeltas remembers the component changes between two releases for

@@ -8,6 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/Masterminds/semver/v3"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/upgrade-bot/upgrade-bot/render"
 	"github.com/upgrade-bot/upgrade-bot/render/diff"
 )
 
@@ -398,4 +402,27 @@ func hasChange(c *ClusterPlan, name string) bool {
 		}
 	}
 	return false
+}
+
+func TestCheckBumped(t *testing.T) {
+	obj := func(kind, version string) *render.Resource {
+		u := &unstructured.Unstructured{}
+		u.SetKind(kind)
+		u.SetName("c1")
+		if version != "" {
+			u.SetLabels(map[string]string{render.DefaultVersionLabel: version})
+		}
+		return &render.Resource{Object: u, Source: render.Source{Path: "c1.yaml"}}
+	}
+	target := semver.MustParse("31.0.0")
+	ok := &render.Cluster{Resources: []*render.Resource{obj("Cluster", "31.0.0"), obj("KubeadmControlPlane", "v31.0.0"), obj("AWSCluster", "")}}
+	if err := checkBumped(ok, render.DefaultVersionLabel, target); err != nil {
+		t.Errorf("a fully bumped cluster: %v", err)
+	}
+	stale := &render.Cluster{Resources: []*render.Resource{obj("Cluster", "31.0.0"), obj("MachinePool", "30.1.0")}}
+	err := checkBumped(stale, render.DefaultVersionLabel, target)
+	if err == nil {
+		t.Fatal("a MachinePool left on 30.1.0 passed")
+	}
+	contains(t, "the error", err.Error(), "MachinePool c1", "30.1.0", "c1.yaml")
 }
