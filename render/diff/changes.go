@@ -3,8 +3,6 @@ package diff
 import (
 	"encoding/json"
 	"fmt"
-	"reflect"
-	"regexp"
 	"slices"
 	"strconv"
 	"unicode/utf8"
@@ -13,9 +11,6 @@ import (
 // maxValueRunes bounds the Before and After of a field change; the unified
 // diff holds the whole values.
 const maxValueRunes = 200
-
-// plainKey is a map key written as is in a path; others are quoted.
-var plainKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
 
 // fieldChanges lists the changed leaf fields between two objects, sorted by
 // path. A field added or removed with everything under it is one change.
@@ -35,16 +30,21 @@ func fieldChanges(before, after map[string]any) []FieldChange {
 }
 
 func walk(out *[]FieldChange, path string, b, a any, hasB, hasA bool) {
-	if hasB && hasA && reflect.DeepEqual(b, a) {
+	if hasB && hasA && equal(b, a) {
 		return
 	}
 	bm, bIsMap := b.(map[string]any)
 	am, aIsMap := a.(map[string]any)
 	if hasB && hasA && bIsMap && aIsMap {
-		for _, k := range unionKeys(bm, am) {
-			bv, inB := bm[k]
+		// In any order: fieldChanges sorts the changes by path.
+		for k, bv := range bm {
 			av, inA := am[k]
-			walk(out, join(path, k), bv, av, inB, inA)
+			walk(out, join(path, k), bv, av, true, inA)
+		}
+		for k, av := range am {
+			if _, inB := bm[k]; !inB {
+				walk(out, join(path, k), nil, av, false, true)
+			}
 		}
 		return
 	}
@@ -75,7 +75,7 @@ func walkList(out *[]FieldChange, path string, b, a []any) bool {
 		for _, id := range unionIDs(b, a, key) {
 			bv, inB := bi[id]
 			av, inA := ai[id]
-			walk(out, fmt.Sprintf("%s[%s=%s]", path, key, id), bv, av, inB, inA)
+			walk(out, path+"["+key+"="+id+"]", bv, av, inB, inA)
 		}
 		return true
 	}
@@ -87,7 +87,7 @@ func walkList(out *[]FieldChange, path string, b, a []any) bool {
 		if i < len(a) {
 			av = a[i]
 		}
-		walk(out, fmt.Sprintf("%s[%d]", path, i), bv, av, i < len(b), i < len(a))
+		walk(out, path+"["+strconv.Itoa(i)+"]", bv, av, i < len(b), i < len(a))
 	}
 	return true
 }
@@ -115,6 +115,21 @@ func listKey(b, a []any) string {
 
 // keyed reports whether every item has a distinct scalar value for key.
 func keyed(l []any, key string) bool {
+	if len(l) <= 8 {
+		// Short lists, the most, without a map.
+		for i, v := range l {
+			id, ok := itemID(v.(map[string]any), key)
+			if !ok {
+				return false
+			}
+			for _, before := range l[:i] {
+				if other, _ := itemID(before.(map[string]any), key); other == id {
+					return false
+				}
+			}
+		}
+		return true
+	}
 	seen := make(map[string]bool, len(l))
 	for _, v := range l {
 		id, ok := itemID(v.(map[string]any), key)
@@ -162,28 +177,27 @@ func unionIDs(b, a []any, key string) []string {
 	return ids
 }
 
-func unionKeys(b, a map[string]any) []string {
-	keys := make([]string, 0, len(b)+len(a))
-	for k := range b {
-		keys = append(keys, k)
-	}
-	for k := range a {
-		if _, ok := b[k]; !ok {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-	return keys
-}
-
 func join(path, key string) string {
-	if !plainKey.MatchString(key) {
+	if !isPlainKey(key) {
 		return path + "[" + strconv.Quote(key) + "]"
 	}
 	if path == "" {
 		return key
 	}
 	return path + "." + key
+}
+
+// isPlainKey reports whether a map key is written as is in a path, matching
+// ^[A-Za-z_][A-Za-z0-9_-]*$; others are quoted.
+func isPlainKey(key string) bool {
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_'
+		if !letter && (i == 0 || !(c >= '0' && c <= '9' || c == '-')) {
+			return false
+		}
+	}
+	return key != ""
 }
 
 // compact writes a value for a field change: strings as they are, anything

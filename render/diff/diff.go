@@ -10,7 +10,9 @@ package diff
 
 import (
 	"fmt"
+	"maps"
 	"reflect"
+	"strconv"
 	"strings"
 
 	"github.com/aymanbagabas/go-udiff"
@@ -76,7 +78,7 @@ func Objects(before, after *unstructured.Unstructured) (Resource, error) {
 	r := Resource{APIVersion: id.GetAPIVersion(), Kind: id.GetKind(), Namespace: id.GetNamespace(), Name: id.GetName()}
 	b, a := clean(before), clean(after)
 	maskSecretPair(b, a)
-	if b != nil && a != nil && reflect.DeepEqual(b.Object, a.Object) {
+	if b != nil && a != nil && equal(b.Object, a.Object) {
 		r.Status = StatusUnchanged // without writing YAML, which is slow
 		return r, nil
 	}
@@ -116,23 +118,48 @@ func resourcePath(r Resource) string {
 	return r.Kind + "/" + r.Namespace + "/" + r.Name
 }
 
-// clean returns a copy of obj without the fields that change on their own:
-// the metadata the API server sets, the last-applied annotation, status.
+// clean returns obj without the fields that change on their own: the
+// metadata the API server sets, the last-applied annotation, status. It
+// copies the maps it removes fields from and shares everything else with
+// obj, which nothing in this package changes (maskSecretPair copies the
+// maps it masks).
 func clean(obj *unstructured.Unstructured) *unstructured.Unstructured {
 	if obj == nil {
 		return nil
 	}
-	c := deepCopy(obj)
-	for _, f := range []string{"resourceVersion", "uid", "generation", "creationTimestamp", "managedFields", "selfLink"} {
-		unstructured.RemoveNestedField(c.Object, "metadata", f)
-	}
-	unstructured.RemoveNestedField(c.Object, "metadata", "annotations", lastApplied)
-	if a, ok, _ := unstructured.NestedFieldNoCopy(c.Object, "metadata", "annotations"); ok {
-		if m, isMap := a.(map[string]any); isMap && len(m) == 0 {
-			unstructured.RemoveNestedField(c.Object, "metadata", "annotations")
+	c := make(map[string]any, len(obj.Object))
+	for k, v := range obj.Object {
+		if k != "status" {
+			c[k] = v
 		}
 	}
-	unstructured.RemoveNestedField(c.Object, "status")
+	if md, ok := c["metadata"].(map[string]any); ok {
+		c["metadata"] = cleanMetadata(md)
+	}
+	return &unstructured.Unstructured{Object: c}
+}
+
+// cleanMetadata returns a copy of md without the volatile fields and the
+// last-applied annotation, and without annotations when none are left.
+func cleanMetadata(md map[string]any) map[string]any {
+	c := make(map[string]any, len(md))
+	for k, v := range md {
+		switch k {
+		case "resourceVersion", "uid", "generation", "creationTimestamp", "managedFields", "selfLink":
+			continue // set by the API server
+		}
+		if a, ok := v.(map[string]any); ok && k == "annotations" {
+			if _, found := a[lastApplied]; found {
+				a = maps.Clone(a)
+				delete(a, lastApplied)
+			}
+			if len(a) == 0 {
+				continue
+			}
+			v = a
+		}
+		c[k] = v
+	}
 	return c
 }
 
@@ -140,11 +167,21 @@ func toYAML(obj *unstructured.Unstructured) (string, error) {
 	if obj == nil {
 		return "", nil
 	}
-	b, err := yaml.Marshal(obj.Object)
+	b, err := marshalYAML(obj.Object)
 	if err != nil {
 		return "", err
 	}
 	return string(b), nil
+}
+
+// marshalYAML writes obj as sigs.k8s.io/yaml.Marshal does: with the fast
+// writer of yaml.go, or with yaml.Marshal itself where the fast writer
+// leaves obj to it.
+func marshalYAML(obj map[string]any) ([]byte, error) {
+	if b, ok := appendYAML(make([]byte, 0, 1024), obj); ok {
+		return b, nil
+	}
+	return yaml.Marshal(obj)
 }
 
 // unified is the unified diff of two texts with three lines of context, ""
@@ -158,7 +195,73 @@ func unified(oldLabel, newLabel, old, new string) (string, error) {
 		return "", fmt.Errorf("computing the unified diff: %w", err)
 	}
 	fixHunkStarts(u.Hunks)
-	return u.String(), nil
+	return writeUnified(u), nil
+}
+
+// writeUnified is u.String() without fmt, which was a good part of the
+// cost of a diff.
+func writeUnified(u udiff.UnifiedDiff) string {
+	if len(u.Hunks) == 0 {
+		return ""
+	}
+	n := len(u.From) + len(u.To) + 10
+	for _, h := range u.Hunks {
+		n += 32
+		for _, l := range h.Lines {
+			n += len(l.Content) + 1
+		}
+	}
+	b := make([]byte, 0, n)
+	b = append(append(append(b, "--- "...), u.From...), '\n')
+	b = append(append(append(b, "+++ "...), u.To...), '\n')
+	for _, h := range u.Hunks {
+		fromCount, toCount := 0, 0
+		for _, l := range h.Lines {
+			switch l.Kind {
+			case udiff.Delete:
+				fromCount++
+			case udiff.Insert:
+				toCount++
+			default:
+				fromCount++
+				toCount++
+			}
+		}
+		b = append(b, "@@ -"...)
+		b = appendRange(b, h.FromLine, fromCount)
+		b = append(b, " +"...)
+		b = appendRange(b, h.ToLine, toCount)
+		b = append(b, " @@\n"...)
+		for _, l := range h.Lines {
+			switch l.Kind {
+			case udiff.Delete:
+				b = append(b, '-')
+			case udiff.Insert:
+				b = append(b, '+')
+			default:
+				b = append(b, ' ')
+			}
+			b = append(b, l.Content...)
+			if !strings.HasSuffix(l.Content, "\n") {
+				b = append(b, "\n\\ No newline at end of file\n"...)
+			}
+		}
+	}
+	return string(b)
+}
+
+// appendRange writes the start and count of a hunk's side as go-udiff
+// does: "start,count", "start" for one line, "0,0" for none at the start.
+func appendRange(b []byte, start, count int) []byte {
+	switch {
+	case count > 1:
+		b = strconv.AppendInt(b, int64(start), 10)
+		b = append(b, ',')
+		return strconv.AppendInt(b, int64(count), 10)
+	case start == 1 && count == 0:
+		return append(b, "0,0"...)
+	}
+	return strconv.AppendInt(b, int64(start), 10)
 }
 
 // fixHunkStarts recomputes where each hunk starts in the new text. go-udiff
@@ -263,7 +366,7 @@ func maskSecretPair(before, after *unstructured.Unstructured) {
 	for _, field := range []string{"data", "stringData"} {
 		b, a := secretValues(before, field), secretValues(after, field)
 		for k, v := range a {
-			if old, ok := b[k]; ok && !reflect.DeepEqual(old, v) {
+			if old, ok := b[k]; ok && !equal(old, v) {
 				a[k] = sensitiveChanged
 			} else {
 				a[k] = sensitive
@@ -275,8 +378,9 @@ func maskSecretPair(before, after *unstructured.Unstructured) {
 	}
 }
 
-// secretValues returns the map of values in field of a Secret, nil for other
-// objects. A field that is not a map is masked whole.
+// secretValues puts a copy of the map of values in field of a Secret in its
+// place and returns it; nil for other objects. A field that is not a map is
+// masked whole.
 func secretValues(obj *unstructured.Unstructured, field string) map[string]any {
 	if !isSecret(obj) {
 		return nil
@@ -290,6 +394,9 @@ func secretValues(obj *unstructured.Unstructured, field string) map[string]any {
 		obj.Object[field] = sensitive
 		return nil
 	}
+	// The values are replaced: copy the map, which may be the caller's.
+	m = maps.Clone(m)
+	obj.Object[field] = m
 	return m
 }
 
@@ -317,4 +424,55 @@ func copyValue(v any) any {
 	default:
 		return v
 	}
+}
+
+// equal reports whether two values are deeply equal, as reflect.DeepEqual
+// does, without reflection for the types of unstructured objects.
+func equal(a, b any) bool {
+	switch a := a.(type) {
+	case string:
+		b, ok := b.(string)
+		return ok && a == b
+	case map[string]any:
+		b, ok := b.(map[string]any)
+		if !ok || len(a) != len(b) || (a == nil) != (b == nil) {
+			return false
+		}
+		if reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer() {
+			return true // the same map, as DeepEqual has it even with NaN inside
+		}
+		for k, av := range a {
+			bv, ok := b[k]
+			if !ok || !equal(av, bv) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		b, ok := b.([]any)
+		if !ok || len(a) != len(b) || (a == nil) != (b == nil) {
+			return false
+		}
+		if len(a) > 0 && &a[0] == &b[0] {
+			return true // the same list
+		}
+		for i := range a {
+			if !equal(a[i], b[i]) {
+				return false
+			}
+		}
+		return true
+	case int64:
+		b, ok := b.(int64)
+		return ok && a == b
+	case float64:
+		b, ok := b.(float64)
+		return ok && a == b
+	case bool:
+		b, ok := b.(bool)
+		return ok && a == b
+	case nil:
+		return b == nil
+	}
+	return reflect.DeepEqual(a, b)
 }

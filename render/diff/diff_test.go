@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aymanbagabas/go-udiff"
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
@@ -305,6 +306,7 @@ data:
 stringData:
   token: correct-horse
 `)
+	beforeCopy, afterCopy := before.DeepCopy(), after.DeepCopy()
 	var rs []Resource
 	for _, pair := range [][2]*unstructured.Unstructured{{before, after}, {nil, after}, {before, nil}, {before, before}} {
 		r, err := Objects(pair[0], pair[1])
@@ -312,6 +314,9 @@ stringData:
 			t.Fatalf("Objects: %v", err)
 		}
 		rs = append(rs, r)
+	}
+	if !cmp.Equal(beforeCopy.Object, before.Object) || !cmp.Equal(afterCopy.Object, after.Object) {
+		t.Error("Objects modified a Secret it was given")
 	}
 	changed := rs[0]
 	if changed.Status != StatusChanged {
@@ -445,6 +450,14 @@ func FuzzFiles(f *testing.F) {
 	f.Add("", "x")
 	f.Add("1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n", "1\n2\n3\n4\nfive\n6\n7\n8\n9\nten")
 	f.Fuzz(func(t *testing.T, before, after string) {
+		u, err := udiff.ToUnifiedDiff("a/f", "b/f", before, udiff.Lines(before, after), udiff.DefaultContextLines)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fixHunkStarts(u.Hunks)
+		if ours, theirs := writeUnified(u), u.String(); ours != theirs {
+			t.Fatalf("writeUnified = %q, go-udiff writes %q", ours, theirs)
+		}
 		got := Files("f", []byte(before), []byte(after))
 		if (got.Unified == "") != (before == after) {
 			t.Fatalf("Unified = %q for before %q, after %q", got.Unified, before, after)
