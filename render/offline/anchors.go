@@ -3,8 +3,6 @@ package offline
 import (
 	"errors"
 	"fmt"
-
-	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
 // anchor is the kind of a patch key: a plain key or one of Kyverno's anchors.
@@ -51,104 +49,160 @@ func isConditional(a anchor) bool { return a == condition || a == global }
 // global condition, or any failed condition outside a list item, means the
 // patch is not applied at all; a failed condition inside a list item only
 // leaves that item out.
-type conditionFailed struct {
-	global bool
-	path   string
-	reason string
-}
+type conditionFailed struct{ global bool }
 
 func (c *conditionFailed) Error() string {
-	return fmt.Sprintf("condition at %s not met: %s", c.path, c.reason)
+	if c.global {
+		return "global condition not met"
+	}
+	return "condition not met"
 }
 
-// resolveAnchors rewrites patch, a private copy, into the plain strategic
-// merge patch Kyverno applies to resource, following Kyverno's
-// patchStrategicMerge preprocessing. skip is true when a condition does not
-// hold and the patch must not be applied at all.
-func resolveAnchors(patch, resource *yaml.Node) (skip bool, err error) {
-	if err := resolve(patch, resource, ""); err != nil {
+// resolveAnchors returns the plain strategic merge patch Kyverno applies to
+// obj, following Kyverno's patchStrategicMerge preprocessing. patch is not
+// modified; the result shares nothing with it. skip is true when a condition
+// does not hold and the patch must not be applied at all.
+func resolveAnchors(patch, obj map[string]any) (resolved map[string]any, skip bool, err error) {
+	p := deepCopy(patch).(map[string]any)
+	if err := resolveMap(p, obj); err != nil {
 		if _, ok := errors.AsType[*conditionFailed](err); ok {
-			return true, nil
+			return nil, true, nil
 		}
-		return false, err
+		return nil, false, err
 	}
-	pruneMap(patch)
-	return false, nil
+	pruneMap(p)
+	return p, false, nil
 }
 
-func resolve(p, r *yaml.Node, path string) error {
-	switch p.Kind {
-	case yaml.MappingNode:
-		return resolveMap(p, r, path)
-	case yaml.SequenceNode:
-		return resolveList(p, r, path)
+// resolve resolves the anchors of the patch value p, a private copy, against
+// the resource's value r (has says whether the resource has it). It returns
+// p, or the list that replaces it.
+func resolve(p, r any, has bool) (any, error) {
+	switch p := p.(type) {
+	case map[string]any:
+		return p, resolveMap(p, r)
+	case []any:
+		return resolveList(p, r, has)
 	}
-	return nil
+	return p, nil
 }
 
-func resolveMap(p, r *yaml.Node, path string) error {
-	if r != nil && r.Kind != yaml.MappingNode {
-		r = nil
+// pathError is an error in the patch at a field path, which is built only
+// when there is an error.
+type pathError struct {
+	path string // "a.b[1].c"; "" at the top
+	msg  string
+}
+
+func (e *pathError) Error() string {
+	if e.path == "" {
+		return e.msg
 	}
-	resolveAddIfAbsent(p, r)
+	return e.path + ": " + e.msg
+}
+
+// under puts err (a pathError; other errors pass) under a field or, for
+// "[i]", a list item.
+func under(elem string, err error) error {
+	pe, ok := err.(*pathError)
+	if !ok {
+		return err
+	}
+	switch {
+	case pe.path == "":
+		return &pathError{path: elem, msg: pe.msg}
+	case pe.path[0] == '[':
+		return &pathError{path: elem + pe.path, msg: pe.msg}
+	default:
+		return &pathError{path: elem + "." + pe.path, msg: pe.msg}
+	}
+}
+
+// resolveMap resolves the anchors of p in place. Where several fields fail,
+// the first in key order decides (as when the patch was walked in order):
+// conditions of this map first, global ones before the others.
+func resolveMap(p map[string]any, r any) error {
+	rm, _ := r.(map[string]any)
+	resolveAddIfAbsent(p, rm)
 	for _, want := range []anchor{global, condition} {
-		for i := 0; i < len(p.Content); i += 2 {
-			a, key := parseKey(p.Content[i].Value)
-			if a != want {
-				continue
-			}
-			if err := checkCondition(p.Content[i+1], field(r, key), a == global, join(path, key)); err != nil {
-				return err
+		for k, v := range p {
+			if a, key := parseKey(k); a == want {
+				rv, has := rm[key]
+				if err := checkCondition(v, rv, has, a == global); err != nil {
+					return err
+				}
 			}
 		}
 	}
-	for i := 0; i < len(p.Content); i += 2 {
-		a, key := parseKey(p.Content[i].Value)
-		switch a {
+	var firstKey string
+	var firstErr error
+	for k, v := range p {
+		if firstErr != nil && k > firstKey {
+			continue
+		}
+		var err error
+		switch a, key := parseKey(k); a {
 		case plainKey:
-			if err := resolve(p.Content[i+1], field(r, key), join(path, key)); err != nil {
-				return err
+			rv, has := rm[key]
+			var nv any
+			if nv, err = resolve(v, rv, has); err == nil {
+				p[k] = nv
 			}
+			err = under(key, err)
 		case equality, existence, negation:
-			return fmt.Errorf("%s: anchor %q is not supported in a patch (use (key), <(key) or +(key))", path, p.Content[i].Value)
+			err = &pathError{msg: fmt.Sprintf("anchor %q is not supported in a patch (use (key), <(key) or +(key))", k)}
+		}
+		if err != nil {
+			firstKey, firstErr = k, err
 		}
 	}
-	return nil
+	return firstErr
 }
 
 // checkCondition checks one condition anchor. A condition whose value is a
 // map holding +(key) anchors is not checked; those anchors are resolved
 // instead, as Kyverno does.
-func checkCondition(want, have *yaml.Node, isGlobal bool, path string) error {
-	if have == nil {
-		return &conditionFailed{global: isGlobal, path: path, reason: "the resource has no such field"}
+func checkCondition(want, have any, has, isGlobal bool) error {
+	if !has {
+		return &conditionFailed{global: isGlobal}
 	}
-	if want.Kind == yaml.MappingNode && resolveAddIfAbsent(want, have) > 0 {
-		return nil
+	if w, ok := want.(map[string]any); ok {
+		hm, _ := have.(map[string]any)
+		if resolveAddIfAbsent(w, hm) > 0 {
+			return nil
+		}
 	}
-	if reason := match(want, have); reason != "" {
-		return &conditionFailed{global: isGlobal, path: path, reason: reason}
+	if !match(want, have) {
+		return &conditionFailed{global: isGlobal}
 	}
 	return nil
 }
 
 // resolveAddIfAbsent drops the +(key) fields of p that r already has and
-// turns the others into plain keys. It returns how many it saw.
-func resolveAddIfAbsent(p, r *yaml.Node) int {
+// turns the others into plain keys (a plain key written next to it wins).
+// It returns how many it saw.
+func resolveAddIfAbsent(p, r map[string]any) int {
 	n := 0
-	out := p.Content[:0]
-	for i := 0; i < len(p.Content); i += 2 {
-		k, v := p.Content[i], p.Content[i+1]
-		if a, key := parseKey(k.Value); a == addIfAbsent {
-			n++
-			if field(r, key) != nil {
-				continue
-			}
-			k.Value = key
+	var added map[string]any
+	for k, v := range p {
+		a, key := parseKey(k)
+		if a != addIfAbsent {
+			continue
 		}
-		out = append(out, k, v)
+		n++
+		delete(p, k)
+		if _, has := r[key]; !has {
+			if added == nil {
+				added = map[string]any{}
+			}
+			added[key] = v
+		}
 	}
-	p.Content = out
+	for k, v := range added {
+		if _, taken := p[k]; !taken {
+			p[k] = v
+		}
+	}
 	return n
 }
 
@@ -158,32 +212,35 @@ func resolveAddIfAbsent(p, r *yaml.Node) int {
 // copy carrying that name is added to the patch list, and the anchored item
 // itself is removed later by pruning. Items with global anchors add nothing:
 // they only decide whether the patch applies.
-func resolveList(p, r *yaml.Node, path string) error {
-	if len(p.Content) == 0 || p.Content[0].Kind != yaml.MappingNode {
-		return nil
+func resolveList(p []any, r any, has bool) ([]any, error) {
+	if len(p) == 0 {
+		return p, nil
 	}
-	var items []*yaml.Node
-	if r != nil && !isNull(r) {
-		if r.Kind != yaml.SequenceNode {
-			return fmt.Errorf("%s: the patch has a list where the resource has %s", path, kindName(r))
+	if _, ok := p[0].(map[string]any); !ok {
+		return p, nil
+	}
+	var items []any
+	if has && r != nil {
+		l, ok := r.([]any)
+		if !ok {
+			return nil, &pathError{msg: "the patch has a list where the resource has " + kindName(r)}
 		}
-		items = r.Content
+		items = l
 	}
-	original := p.Content // named copies are appended to p.Content below
-	for i, item := range original {
+	out := p
+	for i, item := range p {
 		if !hasAnchors(item, isAnyAnchor) {
 			continue
 		}
-		itemPath := fmt.Sprintf("%s[%d]", path, i)
 		hasGlobal := hasAnchors(item, func(a anchor) bool { return a == global })
 		globalPassed := false
 		var globalErr error
 		for _, ri := range items {
-			c := yaml.CopyYNode(item)
-			if err := resolve(c, ri, itemPath); err != nil {
+			c, err := resolve(deepCopy(item), ri, true)
+			if err != nil {
 				cf, ok := errors.AsType[*conditionFailed](err)
 				if !ok {
-					return err
+					return nil, under(fmt.Sprintf("[%d]", i), err)
 				}
 				if cf.global {
 					globalErr = err
@@ -194,172 +251,178 @@ func resolveList(p, r *yaml.Node, path string) error {
 				globalPassed = true
 				continue
 			}
-			addNamedCopy(p, c, ri)
+			out = addNamedCopy(out, c, ri)
 		}
-		if r == nil { // the resource has no such list (null or [] count as items: none)
-			c := yaml.CopyYNode(item)
-			if err := resolve(c, nil, itemPath); err != nil {
+		if !has { // the resource has no such list (null or [] count as items: none)
+			if _, err := resolve(deepCopy(item), nil, false); err != nil {
 				cf, ok := errors.AsType[*conditionFailed](err)
 				if !ok || cf.global {
-					return err
+					return nil, under(fmt.Sprintf("[%d]", i), err)
 				}
 				continue
 			}
 			globalPassed = globalPassed || hasGlobal
 		}
 		if !globalPassed && globalErr != nil {
-			return globalErr
+			return nil, globalErr
 		}
 	}
-	return nil
+	return out, nil
 }
 
-// addNamedCopy appends to list a plain copy of the resolved item c, named as
+// addNamedCopy appends to list the resolved item c, a private copy, named as
 // the resource item it matched, so that a merge by name updates that item.
-func addNamedCopy(list, c, resourceItem *yaml.Node) {
-	name := field(resourceItem, "name")
-	if name == nil || isNull(name) || (name.Kind == yaml.ScalarNode && name.Value == "") {
-		return
+func addNamedCopy(list []any, c, resourceItem any) []any {
+	rm, _ := resourceItem.(map[string]any)
+	name, ok := rm["name"]
+	if !ok || name == nil || name == "" {
+		return list
 	}
-	c = yaml.CopyYNode(c)
-	if c.Kind != yaml.MappingNode || pruneMap(c) {
-		return
+	m, ok := c.(map[string]any)
+	if !ok || pruneMap(m) {
+		return list
 	}
-	setField(c, "name", yaml.CopyYNode(name))
-	list.Content = append(list.Content, c)
+	m["name"] = deepCopy(name)
+	return append(list, m)
 }
 
 // isAnyAnchor reports the anchors that make a list item conditional.
 func isAnyAnchor(a anchor) bool { return isConditional(a) || a == addIfAbsent }
 
-// hasAnchors reports whether n holds, at any depth, a key with an anchor
-// that pred accepts. Scalar values written like a condition ("(x)") count,
+// hasAnchors reports whether v holds, at any depth, a key with an anchor
+// that pred accepts. String values written like a condition ("(x)") count,
 // as they do in Kyverno.
-func hasAnchors(n *yaml.Node, pred func(anchor) bool) bool {
-	switch n.Kind {
-	case yaml.MappingNode:
-		for i := 0; i < len(n.Content); i += 2 {
-			if a, _ := parseKey(n.Content[i].Value); a != plainKey && pred(a) {
+func hasAnchors(v any, pred func(anchor) bool) bool {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, e := range v {
+			if a, _ := parseKey(k); a != plainKey && pred(a) {
 				return true
 			}
-			if hasAnchors(n.Content[i+1], pred) {
-				return true
-			}
-		}
-	case yaml.SequenceNode:
-		for _, e := range n.Content {
 			if hasAnchors(e, pred) {
 				return true
 			}
 		}
-	case yaml.ScalarNode:
-		a, _ := parseKey(n.Value)
+	case []any:
+		for _, e := range v {
+			if hasAnchors(e, pred) {
+				return true
+			}
+		}
+	case string:
+		a, _ := parseKey(v)
 		return isConditional(a) && pred(a)
 	}
 	return false
 }
 
-// prune removes what is left of the anchors once they are resolved and
-// reports whether n itself should be dropped from its parent: a scalar that
-// only served as a condition (dropScalar), a map or list that is left empty.
-func prune(n *yaml.Node, dropScalar bool) bool {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return pruneMap(n)
-	case yaml.SequenceNode:
-		return pruneList(n)
-	case yaml.ScalarNode:
-		return dropScalar
+// prune removes what is left of the anchors once they are resolved. It
+// returns the pruned value and whether it should be dropped from its parent:
+// a scalar that only served as a condition (dropScalar), a map or list that
+// is left empty.
+func prune(v any, dropScalar bool) (any, bool) {
+	switch v := v.(type) {
+	case map[string]any:
+		return v, pruneMap(v)
+	case []any:
+		return pruneList(v)
 	}
-	return false
+	return v, dropScalar
 }
 
 // pruneMap drops the condition fields of a map that only held conditions,
-// turns the remaining condition keys into plain keys, drops empty values and
-// reports whether the map is left empty.
-func pruneMap(n *yaml.Node) bool {
-	out := n.Content[:0]
-	for i := 0; i < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		a, key := parseKey(k.Value)
-		if isConditional(a) {
-			if prune(v, true) {
-				continue
+// turns the remaining condition keys into plain keys (a plain key written
+// next to one wins), drops empty values and reports whether the map is left
+// empty.
+func pruneMap(m map[string]any) bool {
+	var renamed map[string]any
+	for k, v := range m {
+		a, key := parseKey(k)
+		if !isConditional(a) {
+			continue
+		}
+		delete(m, k)
+		if v, drop := prune(v, true); !drop {
+			if renamed == nil {
+				renamed = map[string]any{}
 			}
-			k.Value = key
-		}
-		out = append(out, k, v)
-	}
-	n.Content = out
-	out = n.Content[:0]
-	for i := 0; i < len(n.Content); i += 2 {
-		if !prune(n.Content[i+1], false) {
-			out = append(out, n.Content[i], n.Content[i+1])
+			renamed[key] = v
 		}
 	}
-	n.Content = out
-	return len(n.Content) == 0
+	for k, v := range renamed {
+		if _, taken := m[k]; !taken {
+			m[k] = v
+		}
+	}
+	for k, v := range m {
+		if v, drop := prune(v, false); drop {
+			delete(m, k)
+		} else {
+			m[k] = v
+		}
+	}
+	return len(m) == 0
 }
 
 // pruneList drops the anchored items of a list (their resolved copies were
 // added by name) and items left empty, and reports whether a list that had
 // items is left with none.
-func pruneList(n *yaml.Node) bool {
-	if len(n.Content) == 0 {
-		return false
+func pruneList(l []any) ([]any, bool) {
+	if len(l) == 0 {
+		return l, false
 	}
-	out := n.Content[:0]
-	for _, e := range n.Content {
-		if hasAnchors(e, isAnyAnchor) || prune(e, false) {
+	out := l[:0]
+	for _, e := range l {
+		if hasAnchors(e, isAnyAnchor) {
 			continue
 		}
-		out = append(out, e)
+		if e, drop := prune(e, false); !drop {
+			out = append(out, e)
+		}
 	}
-	n.Content = out
-	return len(n.Content) == 0
+	return out, len(out) == 0
 }
 
-// field returns the value of key in map n, or nil.
-func field(n *yaml.Node, key string) *yaml.Node {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i+1]
+// hasAnyAnchor reports whether a patch holds anything anchor resolution
+// depends on the resource for.
+func hasAnyAnchor(v any) bool { return hasAnchors(v, func(anchor) bool { return true }) }
+
+// checkLists does for a patch without anchors what resolving would check:
+// that a list of maps in the patch meets a list (or nothing) in the resource.
+func checkLists(p, r any, has bool) error {
+	switch p := p.(type) {
+	case map[string]any:
+		rm, _ := r.(map[string]any)
+		var firstKey string
+		var firstErr error
+		for k, v := range p {
+			rv, has := rm[k]
+			if err := checkLists(v, rv, has); err != nil && (firstErr == nil || k < firstKey) {
+				firstKey, firstErr = k, under(k, err)
+			}
+		}
+		return firstErr
+	case []any:
+		if len(p) == 0 || !has || r == nil {
+			return nil
+		}
+		if _, ok := p[0].(map[string]any); !ok {
+			return nil
+		}
+		if _, ok := r.([]any); !ok {
+			return &pathError{msg: "the patch has a list where the resource has " + kindName(r)}
 		}
 	}
 	return nil
 }
 
-func setField(n *yaml.Node, key string, v *yaml.Node) {
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			n.Content[i+1] = v
-			return
-		}
-	}
-	n.Content = append(n.Content, strNode(key), v)
-}
-
-func isNull(n *yaml.Node) bool {
-	return n.Kind == yaml.ScalarNode && n.ShortTag() == yaml.NodeTagNull
-}
-
-func kindName(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
+func kindName(v any) string {
+	switch v.(type) {
+	case map[string]any:
 		return "a map"
-	case yaml.SequenceNode:
+	case []any:
 		return "a list"
 	default:
 		return "a scalar"
 	}
-}
-
-func join(path, key string) string {
-	if path == "" {
-		return key
-	}
-	return path + "." + key
 }

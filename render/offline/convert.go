@@ -177,15 +177,17 @@ func floatValue(n *yaml.Node) (any, error) {
 }
 
 // copyValue deep-copies an object's value as a JSON decoder would have made
-// it: int and int32 become int64, json.Number a number. Unlike
-// runtime.DeepCopyJSON it returns an error on other types instead of
-// panicking.
-func copyValue(v any) (any, error) {
+// it: int and int32 become int64, json.Number a number. With roundTrip, it
+// makes of it what a JSON round trip makes (as the merge through kyaml nodes
+// does): a whole float such as 2.0 becomes the integer 2, and infinities and
+// NaN, which JSON cannot hold, are an error. Unlike runtime.DeepCopyJSON it
+// returns an error on other types instead of panicking.
+func copyValue(v any, roundTrip bool) (any, error) {
 	switch v := v.(type) {
 	case map[string]any:
 		m := make(map[string]any, len(v))
 		for k, val := range v {
-			c, err := copyValue(val)
+			c, err := copyValue(val, roundTrip)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", k, err)
 			}
@@ -195,14 +197,23 @@ func copyValue(v any) (any, error) {
 	case []any:
 		s := make([]any, len(v))
 		for i, val := range v {
-			c, err := copyValue(val)
+			c, err := copyValue(val, roundTrip)
 			if err != nil {
 				return nil, fmt.Errorf("[%d]: %w", i, err)
 			}
 			s[i] = c
 		}
 		return s, nil
-	case string, bool, int64, float64, nil:
+	case string, bool, int64, nil:
+		return v, nil
+	case float64:
+		if roundTrip && (v == math.Trunc(v) || math.IsNaN(v)) {
+			n, err := floatNode(v) // the text decides: 1e20 stays a float
+			if err != nil {
+				return nil, err
+			}
+			return scalarValue(n)
+		}
 		return v, nil
 	case int:
 		return int64(v), nil
@@ -215,11 +226,31 @@ func copyValue(v any) (any, error) {
 	}
 }
 
-// copyObject deep-copies an object.
-func copyObject(obj map[string]any) (map[string]any, error) {
-	c, err := copyValue(obj)
+// copyObject deep-copies an object (see copyValue).
+func copyObject(obj map[string]any, roundTrip bool) (map[string]any, error) {
+	c, err := copyValue(obj, roundTrip)
 	if err != nil {
 		return nil, err
 	}
 	return c.(map[string]any), nil
+}
+
+// deepCopy copies a value that holds only what copyValue returns.
+func deepCopy(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(v))
+		for k, e := range v {
+			m[k] = deepCopy(e)
+		}
+		return m
+	case []any:
+		s := make([]any, len(v))
+		for i, e := range v {
+			s[i] = deepCopy(e)
+		}
+		return s
+	default:
+		return v
+	}
 }

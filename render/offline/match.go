@@ -1,16 +1,14 @@
 package offline
 
 import (
-	"fmt"
+	"encoding/json"
 	"strconv"
 	"strings"
-
-	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
-// match checks a resource value against the value of a condition anchor and
-// returns why it does not match, or "" when it does. It covers the part of
-// Kyverno's pattern language that release patches use:
+// match reports whether a resource value matches the value of a condition
+// anchor. It covers the part of Kyverno's pattern language that release
+// patches use:
 //
 //   - maps: every key of the pattern must match; (key) and =(key) match when
 //     the key is absent, X(key) requires it to be absent;
@@ -18,102 +16,92 @@ import (
 //     first pattern item; other lists match item by item;
 //   - strings: "*" and "?" wildcards, alternatives "a | b", conjunctions
 //     "a & b", negation "!a", and numeric comparisons ">1", ">=1", "<1",
-//     "<=1"; a number is compared as its text;
+//     "<=1"; a number or boolean is compared as its JSON text;
 //   - other scalars (numbers, booleans, null) match equal values.
-func match(want, have *yaml.Node) string {
-	switch want.Kind {
-	case yaml.MappingNode:
-		return matchMap(want, have)
-	case yaml.SequenceNode:
-		return matchList(want, have)
-	case yaml.ScalarNode:
-		return matchScalar(want, have)
+func match(want, have any) bool {
+	switch w := want.(type) {
+	case map[string]any:
+		return matchMap(w, have)
+	case []any:
+		return matchList(w, have)
+	default:
+		return matchScalar(w, have)
 	}
-	return fmt.Sprintf("unsupported pattern node kind %d", want.Kind)
 }
 
-func matchMap(want, have *yaml.Node) string {
-	if have.Kind != yaml.MappingNode {
-		return fmt.Sprintf("want a map, the resource has %s", kindName(have))
+func matchMap(want map[string]any, have any) bool {
+	hm, ok := have.(map[string]any)
+	if !ok {
+		return false
 	}
-	for i := 0; i < len(want.Content); i += 2 {
-		a, key := parseKey(want.Content[i].Value)
-		v := field(have, key)
+	for k, w := range want {
+		a, key := parseKey(k)
+		v, has := hm[key]
 		switch a {
 		case negation:
-			if v != nil {
-				return fmt.Sprintf("%s must be absent", key)
+			if has {
+				return false
 			}
 			continue
 		case condition, global, equality:
-			if v == nil {
+			if !has {
 				continue
 			}
 		default:
-			if v == nil {
-				return fmt.Sprintf("%s is missing", key)
+			if !has {
+				return false
 			}
 		}
-		if reason := match(want.Content[i+1], v); reason != "" {
-			return key + ": " + reason
+		if !match(w, v) {
+			return false
 		}
 	}
-	return ""
+	return true
 }
 
-func matchList(want, have *yaml.Node) string {
-	if have.Kind != yaml.SequenceNode {
-		return fmt.Sprintf("want a list, the resource has %s", kindName(have))
+func matchList(want []any, have any) bool {
+	hl, ok := have.([]any)
+	if !ok {
+		return false
 	}
-	if len(want.Content) > 0 && want.Content[0].Kind == yaml.MappingNode {
-		for i, item := range have.Content {
-			if reason := match(want.Content[0], item); reason != "" {
-				return fmt.Sprintf("[%d]: %s", i, reason)
+	if len(want) > 0 {
+		if _, isMap := want[0].(map[string]any); isMap {
+			for _, item := range hl {
+				if !match(want[0], item) {
+					return false
+				}
 			}
-		}
-		return ""
-	}
-	if len(want.Content) != len(have.Content) {
-		return fmt.Sprintf("want %d items, the resource has %d", len(want.Content), len(have.Content))
-	}
-	for i := range want.Content {
-		if reason := match(want.Content[i], have.Content[i]); reason != "" {
-			return fmt.Sprintf("[%d]: %s", i, reason)
+			return true
 		}
 	}
-	return ""
+	if len(want) != len(hl) {
+		return false
+	}
+	for i := range want {
+		if !match(want[i], hl[i]) {
+			return false
+		}
+	}
+	return true
 }
 
-func matchScalar(want, have *yaml.Node) string {
-	if want.ShortTag() == yaml.NodeTagString {
-		if want.Value == "*" && !isNull(have) {
-			return ""
+func matchScalar(want, have any) bool {
+	if w, ok := want.(string); ok {
+		if w == "*" && have != nil {
+			return true
 		}
-		if have.Kind != yaml.ScalarNode || isNull(have) {
-			return fmt.Sprintf("want %q, the resource has %s", want.Value, describe(have))
-		}
-		if matchPattern(want.Value, have.Value) {
-			return ""
-		}
-		return fmt.Sprintf("%q does not match %q", have.Value, want.Value)
+		text, ok := scalarText(have)
+		return ok && matchPattern(w, text)
 	}
-	if have.Kind != yaml.ScalarNode {
-		return fmt.Sprintf("want %s, the resource has %s", want.Value, kindName(have))
+	switch have.(type) {
+	case map[string]any, []any:
+		return false
 	}
-	wv, err1 := scalarValue(want)
-	hv, err2 := scalarValue(have)
-	if err1 == nil && err2 == nil && equalScalars(wv, hv) {
-		return ""
+	if wf, ok := number(want); ok {
+		hf, ok := number(have)
+		return ok && wf == hf
 	}
-	return fmt.Sprintf("want %s, the resource has %s", want.Value, describe(have))
-}
-
-func equalScalars(a, b any) bool {
-	if af, ok := number(a); ok {
-		bf, ok := number(b)
-		return ok && af == bf
-	}
-	return a == b
+	return want == have
 }
 
 func number(v any) (float64, bool) {
@@ -126,14 +114,21 @@ func number(v any) (float64, bool) {
 	return 0, false
 }
 
-func describe(n *yaml.Node) string {
-	if n.Kind != yaml.ScalarNode {
-		return kindName(n)
+// scalarText is the text of a scalar in the resource's JSON form; ok is
+// false for null, maps and lists.
+func scalarText(v any) (string, bool) {
+	switch v := v.(type) {
+	case string:
+		return v, true
+	case bool:
+		return strconv.FormatBool(v), true
+	case int64:
+		return strconv.FormatInt(v, 10), true
+	case float64:
+		b, err := json.Marshal(v)
+		return string(b), err == nil
 	}
-	if isNull(n) {
-		return "null"
-	}
-	return strconv.Quote(n.Value)
+	return "", false
 }
 
 // matchPattern evaluates a string pattern against a value's text.

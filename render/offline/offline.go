@@ -9,7 +9,6 @@ import (
 	"sync"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"sigs.k8s.io/kustomize/kyaml/yaml"
 	sigsyaml "sigs.k8s.io/yaml"
 )
 
@@ -29,6 +28,8 @@ type Renderer struct {
 
 	mu    sync.Mutex
 	cache map[patchKey]*patchEntry
+
+	schemas sync.Map // yaml.TypeMeta → bool: whether kyaml has its schema
 }
 
 type patchKey struct{ kind, version string }
@@ -38,13 +39,23 @@ type patchKey struct{ kind, version string }
 // asks again.
 type patchEntry struct {
 	done      chan struct{}
-	patch     *yaml.Node // the parsed patch, never modified; nil unless found
 	source    string
 	found     bool
 	parseErr  error
 	lookupErr error
 
-	merges memo
+	// patch is the parsed patch, never modified; nil unless found.
+	patch map[string]any
+	// plain is, for a patch without anchors, the patch as anchor
+	// resolution leaves it whatever the object (empty values dropped);
+	// nil when the patch has anchors. Never modified.
+	plain map[string]any
+	// listsOfMaps is set when the patch holds a list of maps, which anchor
+	// resolution checks against the object even without anchors.
+	listsOfMaps bool
+	// viaKyaml is set when only kyaml's merge can apply the patch (see
+	// Renderer.readObject).
+	viaKyaml bool
 }
 
 // New returns a renderer that reads each object's release version from the
@@ -88,7 +99,7 @@ func (r *Renderer) Render(ctx context.Context, obj *unstructured.Unstructured) (
 	if e.parseErr != nil {
 		return Result{}, e.parseErr
 	}
-	out, applied, err := e.apply(obj.Object)
+	out, applied, err := r.apply(e, obj.Object)
 	if err != nil {
 		return Result{}, fmt.Errorf("applying the patch in %s: %w", e.source, err)
 	}
@@ -100,7 +111,7 @@ func (r *Renderer) Render(ctx context.Context, obj *unstructured.Unstructured) (
 
 // asWritten is the result for an object the policy leaves alone: a copy.
 func asWritten(obj *unstructured.Unstructured, warnings []string) (Result, error) {
-	c, err := copyObject(obj.Object)
+	c, err := copyObject(obj.Object, false)
 	if err != nil {
 		return Result{}, fmt.Errorf("copying %s %s: %w", obj.GetKind(), obj.GetName(), err)
 	}
@@ -173,12 +184,39 @@ func (r *Renderer) load(ctx context.Context, e *patchEntry, kind, version string
 	e.patch, err = parsePatch(text)
 	if err != nil {
 		e.parseErr = fmt.Errorf("parsing the patch in %s: %w", source, err)
+		return
 	}
+	if !hasAnyAnchor(e.patch) {
+		e.plain = deepCopy(e.patch).(map[string]any)
+		pruneMap(e.plain)
+	}
+	e.listsOfMaps = hasListOfMaps(e.patch)
+	e.viaKyaml = r.patchViaKyaml(e.patch)
+}
+
+// hasListOfMaps reports whether v holds a list whose first item is a map.
+func hasListOfMaps(v any) bool {
+	switch v := v.(type) {
+	case map[string]any:
+		for _, e := range v {
+			if hasListOfMaps(e) {
+				return true
+			}
+		}
+	case []any:
+		if len(v) > 0 {
+			if _, ok := v[0].(map[string]any); ok {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // parsePatch parses a patch as Kyverno reads it: YAML turned into JSON, so
 // that aliases, merge keys and YAML 1.1 scalars resolve as they do there.
-func parsePatch(text string) (*yaml.Node, error) {
+// Numbers are read as copyValue makes them after a JSON round trip.
+func parsePatch(text string) (map[string]any, error) {
 	j, err := sigsyaml.YAMLToJSON([]byte(text))
 	if err != nil {
 		return nil, err
@@ -191,9 +229,9 @@ func parsePatch(text string) (*yaml.Node, error) {
 	}
 	switch v := v.(type) {
 	case nil:
-		return &yaml.Node{Kind: yaml.MappingNode, Tag: yaml.NodeTagMap}, nil
+		return map[string]any{}, nil
 	case map[string]any:
-		return toNode(v)
+		return copyObject(v, true)
 	default:
 		return nil, fmt.Errorf("the patch is a %s, want a map of fields", jsonKind(v))
 	}
