@@ -154,7 +154,7 @@ func (p *Planner) Plan(ctx context.Context, root string, req Request) (*Plan, er
 	}
 	plan.Clusters = make([]*ClusterPlan, len(clusters))
 	errs := make([]error, len(clusters))
-	deltas := &releaseDeltas{}
+	run := &planRun{repo: repo, target: target, req: req, renderer: p.renderer()}
 	var next, done atomic.Int64
 	var wg sync.WaitGroup
 	for range min(workers, len(clusters)) {
@@ -164,7 +164,7 @@ func (p *Planner) Plan(ctx context.Context, root string, req Request) (*Plan, er
 				if i >= len(clusters) || ctx.Err() != nil {
 					return
 				}
-				plan.Clusters[i], errs[i] = p.planCluster(ctx, repo, clusters[i], target, req, deltas)
+				plan.Clusters[i], errs[i] = p.planCluster(ctx, run, clusters[i])
 				if p.Progress != nil {
 					p.Progress(int(done.Add(1)), len(clusters))
 				}
@@ -280,7 +280,8 @@ func summarizeList(items []string, n int) string {
 
 // planCluster runs locate → bump → render → diff for one cluster. Errors
 // caused by the data are marked invalid.
-func (p *Planner) planCluster(ctx context.Context, repo *render.Repository, c *render.Cluster, target *semver.Version, req Request, deltas *releaseDeltas) (*ClusterPlan, error) {
+func (p *Planner) planCluster(ctx context.Context, run *planRun, c *render.Cluster) (*ClusterPlan, error) {
+	repo, target, req := run.repo, run.target, run.req
 	cp := &ClusterPlan{Name: c.Name, Namespace: c.Namespace, To: target.String()}
 
 	provider := req.Provider
@@ -344,7 +345,7 @@ func (p *Planner) planCluster(ctx context.Context, repo *render.Repository, c *r
 		cp.Warnings = append(cp.Warnings, "forced: "+err.Error())
 	}
 	cp.Warnings = append(cp.Warnings, warnings...)
-	cp.Release = deltas.compare(fromRel, toRel)
+	cp.Release = run.deltas.compare(fromRel, toRel)
 
 	cp.Changes, err = render.Bump(repo, locs, target.String())
 	if err != nil {
@@ -366,7 +367,7 @@ func (p *Planner) planCluster(ctx context.Context, repo *render.Repository, c *r
 		}
 	}
 
-	if err := p.renderDiffs(ctx, cp, c, after); err != nil {
+	if err := renderDiffs(ctx, run.renderer, cp, c, after); err != nil {
 		return nil, err
 	}
 	cp.Status = StatusUpgrade
@@ -393,6 +394,15 @@ func checkBumped(c *render.Cluster, label string, target *semver.Version) error 
 	return nil
 }
 
+// planRun is what the clusters of one plan share.
+type planRun struct {
+	repo     *render.Repository
+	target   *semver.Version
+	req      Request
+	renderer Renderer
+	deltas   releaseDeltas
+}
+
 // releaseDeltas remembers the component changes between two releases for
 // one plan: a fleet has few distinct (from, to) pairs and many clusters. The
 // slices are shared between cluster plans and never modified.
@@ -407,8 +417,7 @@ func (d *releaseDeltas) compare(from, to *releases.Release) []releases.Change {
 	return v.([]releases.Change)
 }
 
-func (p *Planner) renderDiffs(ctx context.Context, cp *ClusterPlan, before, after *render.Cluster) error {
-	r := p.renderer()
+func renderDiffs(ctx context.Context, r Renderer, cp *ClusterPlan, before, after *render.Cluster) error {
 	beforeObjs, w1, err := r.Render(ctx, cp.Provider, objects(before))
 	if err != nil {
 		return fmt.Errorf("rendering the cluster under v%s: %w", cp.From, err)
