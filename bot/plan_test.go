@@ -426,3 +426,44 @@ func TestCheckBumped(t *testing.T) {
 	}
 	contains(t, "the error", err.Error(), "MachinePool c1", "30.1.0", "c1.yaml")
 }
+
+// TestWriteJSONFraming: WriteJSON assembles the document from clusters
+// encoded in parallel; it must be byte-identical to encoding the whole plan
+// at once, with and without clusters and problems.
+func TestWriteJSONFraming(t *testing.T) {
+	plan, err := newPlanner(t).Plan(context.Background(), exampleGitOps, Request{All: true, Target: "v31.0.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	withProblems := *plan
+	withProblems.Problems = []string{"a.yaml:3: <bad> & \"quoted\""}
+	withProblems.CatalogWarnings = []string{"capa/v1.0.0/release.yaml: odd"}
+	empty := Plan{Target: "31.0.0"}
+	for name, p := range map[string]*Plan{"plan": plan, "problems": &withProblems, "empty": &empty} {
+		t.Run(name, func(t *testing.T) {
+			var got bytes.Buffer
+			if err := WriteJSON(&got, p); err != nil {
+				t.Fatal(err)
+			}
+			whole := struct {
+				Target          string        `json:"target"`
+				Clusters        []jsonCluster `json:"clusters"`
+				Problems        []string      `json:"problems"`
+				CatalogWarnings []string      `json:"catalogWarnings"`
+			}{Target: "v" + p.Target, Clusters: []jsonCluster{}, Problems: nonNil(p.Problems), CatalogWarnings: nonNil(p.CatalogWarnings)}
+			for _, c := range p.Clusters {
+				whole.Clusters = append(whole.Clusters, jsonClusterOf(c))
+			}
+			var want bytes.Buffer
+			enc := json.NewEncoder(&want)
+			enc.SetIndent("", "  ")
+			enc.SetEscapeHTML(false)
+			if err := enc.Encode(whole); err != nil {
+				t.Fatal(err)
+			}
+			if got.String() != want.String() {
+				t.Errorf("WriteJSON differs from encoding the plan at once:\n got: %s\nwant: %s", got.String(), want.String())
+			}
+		})
+	}
+}

@@ -1,10 +1,15 @@
 package bot
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/upgrade-bot/upgrade-bot/releases"
 	"github.com/upgrade-bot/upgrade-bot/render/diff"
@@ -142,14 +147,11 @@ func WriteMarkdown(w io.Writer, p *Plan) error {
 	return err
 }
 
-// jsonPlan is the stable JSON form of a plan.
-type jsonPlan struct {
-	Target          string        `json:"target"`
-	Clusters        []jsonCluster `json:"clusters"`
-	Problems        []string      `json:"problems"`
-	CatalogWarnings []string      `json:"catalogWarnings"`
-}
-
+// The stable JSON form of a plan is
+//
+//	{"target", "clusters": [jsonCluster...], "problems", "catalogWarnings"}
+//
+// written by WriteJSON with two-space indentation.
 type jsonCluster struct {
 	Name      string            `json:"name"`
 	Namespace string            `json:"namespace"`
@@ -190,44 +192,103 @@ type jsonResource struct {
 	Changes    []diff.FieldChange `json:"changes"`
 }
 
-// WriteJSON writes the plan as JSON.
+// WriteJSON writes the plan as JSON. The clusters are encoded in parallel:
+// a plan of thousands of clusters is tens of megabytes of JSON.
 func WriteJSON(w io.Writer, p *Plan) error {
-	out := jsonPlan{Target: "v" + p.Target, Clusters: []jsonCluster{}, Problems: nonNil(p.Problems), CatalogWarnings: nonNil(p.CatalogWarnings)}
-	for _, c := range p.Clusters {
-		jc := jsonCluster{
-			Name: c.Name, Namespace: c.Namespace, Provider: c.Provider,
-			From: vprefix(c.From), To: vprefix(c.To), Status: c.Status, Reason: c.Reason,
-			Locations: []jsonLocation{}, Files: []jsonFile{}, Resources: []jsonResource{},
-			Release: c.Release, Warnings: nonNil(c.Warnings),
-		}
-		if jc.Release == nil {
-			jc.Release = []releases.Change{}
-		}
-		if c.Status == StatusUpgrade {
-			jc.Branch = c.Branch()
-		}
-		for _, l := range c.Locations {
-			jc.Locations = append(jc.Locations, jsonLocation{Locator: l.Locator, Path: l.Path, Line: l.Line, Column: l.Column, Value: l.Value, Description: l.Description})
-		}
-		for _, f := range c.Files {
-			jc.Files = append(jc.Files, jsonFile{Path: f.Path, Diff: f.Unified})
-		}
-		for _, r := range c.Resources {
-			changes := r.Changes
-			if changes == nil {
-				changes = []diff.FieldChange{}
+	encoded := make([][]byte, len(p.Clusters))
+	errs := make([]error, len(p.Clusters))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(p.Clusters)) {
+		wg.Go(func() {
+			var buf bytes.Buffer
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(p.Clusters) {
+					return
+				}
+				buf.Reset()
+				errs[i] = encodeJSON(&buf, jsonClusterOf(p.Clusters[i]), "    ")
+				encoded[i] = bytes.Clone(buf.Bytes())
 			}
-			jc.Resources = append(jc.Resources, jsonResource{APIVersion: r.APIVersion, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name, Status: r.Status, Diff: r.Unified, Changes: changes})
-		}
-		out.Clusters = append(out.Clusters, jc)
+		})
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(out); err != nil {
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("writing the plan as JSON: %w", err)
+	}
+
+	var b bytes.Buffer
+	b.WriteString("{\n  \"target\": ")
+	if err := encodeJSON(&b, "v"+p.Target, "  "); err != nil {
+		return fmt.Errorf("writing the plan as JSON: %w", err)
+	}
+	b.WriteString(",\n  \"clusters\": [")
+	for i, c := range encoded {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		b.WriteString("\n    ")
+		b.Write(c)
+	}
+	if len(encoded) > 0 {
+		b.WriteString("\n  ")
+	}
+	b.WriteString("],\n  \"problems\": ")
+	if err := encodeJSON(&b, nonNil(p.Problems), "  "); err != nil {
+		return fmt.Errorf("writing the plan as JSON: %w", err)
+	}
+	b.WriteString(",\n  \"catalogWarnings\": ")
+	if err := encodeJSON(&b, nonNil(p.CatalogWarnings), "  "); err != nil {
+		return fmt.Errorf("writing the plan as JSON: %w", err)
+	}
+	b.WriteString("\n}\n")
+	if _, err := w.Write(b.Bytes()); err != nil {
 		return fmt.Errorf("writing the plan as JSON: %w", err)
 	}
 	return nil
+}
+
+// encodeJSON appends v as indented JSON whose lines after the first start
+// with prefix, without HTML escaping and without a final newline.
+func encodeJSON(b *bytes.Buffer, v any, prefix string) error {
+	enc := json.NewEncoder(b)
+	enc.SetIndent(prefix, "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	b.Truncate(b.Len() - 1) // the newline Encode ends with
+	return nil
+}
+
+func jsonClusterOf(c *ClusterPlan) jsonCluster {
+	jc := jsonCluster{
+		Name: c.Name, Namespace: c.Namespace, Provider: c.Provider,
+		From: vprefix(c.From), To: vprefix(c.To), Status: c.Status, Reason: c.Reason,
+		Locations: []jsonLocation{}, Files: []jsonFile{}, Resources: []jsonResource{},
+		Release: c.Release, Warnings: nonNil(c.Warnings),
+	}
+	if jc.Release == nil {
+		jc.Release = []releases.Change{}
+	}
+	if c.Status == StatusUpgrade {
+		jc.Branch = c.Branch()
+	}
+	for _, l := range c.Locations {
+		jc.Locations = append(jc.Locations, jsonLocation{Locator: l.Locator, Path: l.Path, Line: l.Line, Column: l.Column, Value: l.Value, Description: l.Description})
+	}
+	for _, f := range c.Files {
+		jc.Files = append(jc.Files, jsonFile{Path: f.Path, Diff: f.Unified})
+	}
+	for _, r := range c.Resources {
+		changes := r.Changes
+		if changes == nil {
+			changes = []diff.FieldChange{}
+		}
+		jc.Resources = append(jc.Resources, jsonResource{APIVersion: r.APIVersion, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name, Status: r.Status, Diff: r.Unified, Changes: changes})
+	}
+	return jc
 }
 
 func vprefix(v string) string {

@@ -392,13 +392,26 @@ func (d *document) prune() {
 	if d.top.Kind != yaml.MappingNode {
 		return
 	}
-	kept := make([]*yaml.Node, 0, 2*len(keptKeys))
-	for i := 0; i+1 < len(d.top.Content); i += 2 {
-		if k := d.top.Content[i]; k.Kind == yaml.ScalarNode && (slices.Contains(keptKeys, k.Value) || k.ShortTag() == "!!merge") {
-			kept = append(kept, k, d.top.Content[i+1])
+	d.top.Content = keepKeys(d.top.Content, keptKeys)
+	if md := lookup(d.top, "metadata"); md != nil && md.Kind == yaml.MappingNode {
+		// Of the metadata, locating reads the labels only.
+		md.Content = keepKeys(md.Content, keptMetadataKeys)
+	}
+}
+
+// keptMetadataKeys are the keys of metadata locating needs.
+var keptMetadataKeys = []string{"labels"}
+
+// keepKeys returns the key/value pairs of a mapping's content whose key is
+// one of keys, and merge keys (<<), whose values may hold them.
+func keepKeys(content []*yaml.Node, keys []string) []*yaml.Node {
+	kept := make([]*yaml.Node, 0, 2*len(keys))
+	for i := 0; i+1 < len(content); i += 2 {
+		if k := content[i]; k.Kind == yaml.ScalarNode && (slices.Contains(keys, k.Value) || k.ShortTag() == "!!merge") {
+			kept = append(kept, k, content[i+1])
 		}
 	}
-	d.top.Content = kept
+	return kept
 }
 
 // capiObject converts a document when it is a Cluster API resource (and
