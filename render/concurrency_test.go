@@ -3,6 +3,7 @@ package render
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -70,20 +71,19 @@ metadata:
 		t.Fatal(err)
 	}
 	c := repo.Clusters[0]
-	for _, tt := range []struct {
-		locator Label
-		want    string
-	}{
-		{Label{}, "2.0.0"},
-		{Label{Key: DefaultVersionLabel}, "30.1.0"},
-	} {
-		locs, err := tt.locator.Locate(t.Context(), repo, c)
+	for _, l := range []Label{{}, {Key: "example.com/release"}} {
+		locs, err := l.Locate(t.Context(), repo, c)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if v, err := Version(c, locs); err != nil || v != tt.want {
-			t.Errorf("Label{%q}: Version = %q, %v; want %s", tt.locator.Key, v, err, tt.want)
+		if v, err := Version(c, locs); err != nil || v != "2.0.0" {
+			t.Errorf("Label{%q}: Version = %q, %v; want 2.0.0", l.Key, v, err)
 		}
+	}
+	// Discovery keeps only the repository's version label; another key is
+	// refused rather than reported as missing.
+	if _, err := (Label{Key: DefaultVersionLabel}).Locate(t.Context(), repo, c); err == nil || !strings.Contains(err.Error(), "example.com/release") {
+		t.Errorf("Label with another key: err = %v, want the repository's label named", err)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()

@@ -33,6 +33,10 @@ func (l Label) Locate(ctx context.Context, repo *Repository, c *Cluster) ([]Loca
 		return nil, err
 	}
 	key := cmp.Or(l.Key, repo.label)
+	if key != repo.label {
+		// Discovery keeps only the version label of each document.
+		return nil, fmt.Errorf("the repository was read for the version label %s, not %s: discover it with Options{VersionLabel: %q}", repo.label, key, key)
+	}
 	c, u, err := repo.unitOf(c)
 	if err != nil {
 		return nil, err
