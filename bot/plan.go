@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime"
 	"slices"
 	"strings"
@@ -39,6 +40,8 @@ type Planner struct {
 	Workers int
 	// Progress, when set, is called after each cluster is planned.
 	Progress func(done, total int)
+	// Log receives debug records of the pipeline's phases; none when nil.
+	Log *slog.Logger
 }
 
 // Plan is what a request would change.
@@ -135,10 +138,16 @@ func (p *Planner) Plan(ctx context.Context, root string, req Request) (*Plan, er
 		return nil, invalidf("target release %q: %w", req.Target, err)
 	}
 	label := p.label()
+	log := p.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	start := time.Now()
 	repo, err := render.Discover(ctx, root, render.Options{VersionLabel: label})
 	if err != nil {
 		return nil, invalid(fmt.Errorf("reading the repository: %w", err))
 	}
+	log.Debug("discovered the repository", "root", repo.Root, "clusters", len(repo.Clusters), "problems", len(repo.Problems), "took", time.Since(start))
 	plan := &Plan{Target: target.String(), CatalogWarnings: p.Catalog.Warnings()}
 	for _, pr := range repo.Problems {
 		plan.Problems = append(plan.Problems, pr.String())
@@ -175,6 +184,7 @@ func (p *Planner) Plan(ctx context.Context, root string, req Request) (*Plan, er
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("planning: %w", err)
 	}
+	log.Debug("planned the clusters", "clusters", len(clusters), "workers", workers, "took", time.Since(start))
 	for i, err := range errs {
 		if err == nil {
 			continue

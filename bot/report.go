@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -218,22 +219,26 @@ func WriteJSON(w io.Writer, p *Plan) error {
 		return fmt.Errorf("writing the plan as JSON: %w", err)
 	}
 
+	bw := bufio.NewWriter(w)
 	var b bytes.Buffer
 	b.WriteString("{\n  \"target\": ")
 	if err := encodeJSON(&b, "v"+p.Target, "  "); err != nil {
 		return fmt.Errorf("writing the plan as JSON: %w", err)
 	}
 	b.WriteString(",\n  \"clusters\": [")
+	bw.Write(b.Bytes())
 	for i, c := range encoded {
 		if i > 0 {
-			b.WriteString(",")
+			bw.WriteString(",")
 		}
-		b.WriteString("\n    ")
-		b.Write(c)
+		bw.WriteString("\n    ")
+		bw.Write(c)
+		encoded[i] = nil // written; let it go
 	}
 	if len(encoded) > 0 {
-		b.WriteString("\n  ")
+		bw.WriteString("\n  ")
 	}
+	b.Reset()
 	b.WriteString("],\n  \"problems\": ")
 	if err := encodeJSON(&b, nonNil(p.Problems), "  "); err != nil {
 		return fmt.Errorf("writing the plan as JSON: %w", err)
@@ -243,7 +248,8 @@ func WriteJSON(w io.Writer, p *Plan) error {
 		return fmt.Errorf("writing the plan as JSON: %w", err)
 	}
 	b.WriteString("\n}\n")
-	if _, err := w.Write(b.Bytes()); err != nil {
+	bw.Write(b.Bytes())
+	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("writing the plan as JSON: %w", err)
 	}
 	return nil

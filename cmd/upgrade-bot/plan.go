@@ -72,7 +72,7 @@ func (a *app) plan(ctx context.Context, o *planOptions, mode bot.Mode) (*bot.Pla
 	for _, w := range catalog.Warnings() {
 		a.log.Warn("release catalog", "problem", w)
 	}
-	p := &bot.Planner{Catalog: catalog, Label: o.label, Progress: a.progress()}
+	p := &bot.Planner{Catalog: catalog, Label: o.label, Progress: a.progress(), Log: a.log}
 	return p.Plan(ctx, o.repo, o.request(mode))
 }
 
