@@ -14,8 +14,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-
-	"go.yaml.in/yaml/v3"
 )
 
 // Options configure discovery.
@@ -383,37 +381,18 @@ func parsePlainFile(root, rel, label string) plainFile {
 	return res
 }
 
-// keptKeys are the top-level keys of a document locating needs; the rest
-// (spec, status) is converted into the object and dropped from the node
-// tree to keep memory low. Aliases into dropped parts stay valid: an alias
-// node points at its anchor.
-var keptKeys = []string{"apiVersion", "kind", "metadata", "sops"}
-
-// prune drops the parts of the document's node tree locating does not use:
-// of the metadata only the version label is kept.
+// prune replaces the document's node tree by what locating needs once the
+// document has been converted into an object: apiVersion, kind, whether it
+// is SOPS-encrypted, and the node of the version label's value (an alias
+// keeps its anchor alive). A fleet's node trees would otherwise be a third
+// of the repository's memory.
 func (d *document) prune(label string) {
-	if d.top.Kind != yaml.MappingNode {
-		return
-	}
-	d.top.Content = keepKeys(d.top.Content, keptKeys)
-	if md := lookup(d.top, "metadata"); md != nil && md.Kind == yaml.MappingNode {
-		md.Content = keepKeys(md.Content, []string{"labels"})
-		if labels := lookup(md, "labels"); labels != nil && labels.Kind == yaml.MappingNode {
-			labels.Content = keepKeys(labels.Content, []string{label})
-		}
-	}
-}
-
-// keepKeys returns the key/value pairs of a mapping's content whose key is
-// one of keys, and merge keys (<<), whose values may hold them.
-func keepKeys(content []*yaml.Node, keys []string) []*yaml.Node {
-	kept := make([]*yaml.Node, 0, 2*len(keys))
-	for i := 0; i+1 < len(content); i += 2 {
-		if k := content[i]; k.Kind == yaml.ScalarNode && (slices.Contains(keys, k.Value) || k.ShortTag() == "!!merge") {
-			kept = append(kept, k, content[i+1])
-		}
-	}
-	return kept
+	d.meta.apiVersion, d.meta.kind = d.typeMeta()
+	d.meta.sops = d.isSOPS()
+	d.meta.labelKey = label
+	d.meta.label = lookup(lookup(lookup(d.top, "metadata"), "labels"), label)
+	d.pruned = true
+	d.top = nil
 }
 
 // capiObject converts a document when it is a Cluster API resource (and

@@ -82,7 +82,7 @@ func (r *Repository) locatePlain(c *Cluster, u *unit, key string) ([]Location, e
 		if m.doc == nil {
 			continue
 		}
-		v := lookup(lookup(lookup(m.doc.top, "metadata"), "labels"), key)
+		v := m.doc.labelValue(key)
 		if v == nil {
 			continue
 		}

@@ -141,7 +141,7 @@ func labelSpans(f *sourceFile, key string) []labelSpan {
 		if apiVersion, _ := d.typeMeta(); !isCAPIGroup(apiGroup(apiVersion)) {
 			continue
 		}
-		v := lookup(lookup(lookup(d.top, "metadata"), "labels"), key)
+		v := d.labelValue(key)
 		if v == nil || v.Kind != yaml.ScalarNode {
 			continue
 		}

@@ -33,6 +33,26 @@ type document struct {
 	top *yaml.Node
 	// line is the line of the document's first node.
 	line int
+	// pruned documents have no top any more, only meta; see prune.
+	pruned bool
+	meta   struct {
+		apiVersion, kind string
+		sops             bool
+		labelKey         string
+		label            *yaml.Node
+	}
+}
+
+// labelValue is the node of the value of the document's label key, nil
+// when the document does not have it.
+func (d *document) labelValue(key string) *yaml.Node {
+	if d.pruned {
+		if key != d.meta.labelKey {
+			return nil
+		}
+		return d.meta.label
+	}
+	return lookup(lookup(lookup(d.top, "metadata"), "labels"), key)
 }
 
 var errLineRE = regexp.MustCompile(`line (\d+)`)
@@ -212,6 +232,9 @@ func scalarString(n *yaml.Node) (string, bool) {
 
 // typeMeta reads apiVersion and kind of a document without converting it.
 func (d *document) typeMeta() (apiVersion, kind string) {
+	if d.pruned {
+		return d.meta.apiVersion, d.meta.kind
+	}
 	apiVersion, _ = scalarString(lookup(d.top, "apiVersion"))
 	kind, _ = scalarString(lookup(d.top, "kind"))
 	return apiVersion, kind
@@ -220,6 +243,9 @@ func (d *document) typeMeta() (apiVersion, kind string) {
 // isSOPS reports whether the document is SOPS-encrypted (a top-level sops:
 // key).
 func (d *document) isSOPS() bool {
+	if d.pruned {
+		return d.meta.sops
+	}
 	return lookup(d.top, "sops") != nil
 }
 
