@@ -11,6 +11,19 @@ PKGS    ?= ./...
 # The bench scenario: clusters in the generated fleet (comma-separated sizes).
 BENCH_CLUSTERS ?= 1000,2500,5000
 
+# The real parts the tests run (see test/kube): built from the Go module
+# proxy by the wrapper modules under tools/, cached under .cache/ by version.
+KUBE_VERSION := v1.36.3
+ETCD_VERSION := v3.6.16
+CAPI_VERSION := v1.14.2
+CAPA_VERSION := v2.13.0
+ASSETS       := .cache/tools/kube-$(KUBE_VERSION)-etcd-$(ETCD_VERSION)
+CRDS         := .cache/crds
+KUBE_LDFLAGS := -s -w -X k8s.io/component-base/version.gitVersion=$(KUBE_VERSION) \
+	-X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=36
+# module-dir prints the module cache directory of a module@version.
+module-dir = $$(cd / && $(GO) mod download -json $(1) | sed -n 's/^\t"Dir": "\(.*\)",$$/\1/p')
+
 .PHONY: help
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -35,8 +48,34 @@ lint: deps ## go vet and gofmt
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
 .PHONY: test
-test: lint ## Run the whole test suite
+test: lint test-assets ## Run the whole test suite (builds the real API server once)
 	$(GO) test -count=1 $(PKGS)
+
+.PHONY: test-assets
+test-assets: $(ASSETS)/kube-apiserver $(ASSETS)/etcd $(CRDS)/cluster-api-$(CAPI_VERSION) $(CRDS)/cluster-api-provider-aws-$(CAPA_VERSION) ## Build kube-apiserver and etcd, fetch the Cluster API CRDs (cached in .cache/)
+
+$(ASSETS)/kube-apiserver: tools/kube-apiserver/go.mod tools/kube-apiserver/go.sum
+	@mkdir -p $(@D)
+	cd tools/kube-apiserver && $(GO) build -trimpath -ldflags '$(KUBE_LDFLAGS)' -o $(CURDIR)/$@.tmp k8s.io/kubernetes/cmd/kube-apiserver
+	mv $@.tmp $@
+
+$(ASSETS)/etcd: tools/etcd/go.mod tools/etcd/go.sum tools/etcd/main.go
+	@mkdir -p $(@D)
+	cd tools/etcd && $(GO) build -trimpath -ldflags '-s -w' -o $(CURDIR)/$@.tmp .
+	mv $@.tmp $@
+
+$(CRDS)/cluster-api-$(CAPI_VERSION):
+	@rm -rf $@.tmp && mkdir -p $@.tmp
+	dir=$(call module-dir,sigs.k8s.io/cluster-api@$(CAPI_VERSION)) && \
+	  cp $$dir/core/config/crd/bases/*.yaml $$dir/controlplane/kubeadm/config/crd/bases/*.yaml \
+	     $$dir/bootstrap/kubeadm/config/crd/bases/*.yaml $@.tmp/
+	chmod -R u+w $@.tmp && mv $@.tmp $@
+
+$(CRDS)/cluster-api-provider-aws-$(CAPA_VERSION):
+	@rm -rf $@.tmp && mkdir -p $@.tmp
+	dir=$(call module-dir,sigs.k8s.io/cluster-api-provider-aws/v2@$(CAPA_VERSION)) && \
+	  cp $$dir/config/crd/bases/*.yaml $@.tmp/
+	chmod -R u+w $@.tmp && mv $@.tmp $@
 
 .PHONY: test-race
 test-race: deps ## Run the tests with the race detector
