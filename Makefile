@@ -17,6 +17,8 @@ KUBE_VERSION := v1.36.3
 ETCD_VERSION := v3.6.16
 CAPI_VERSION := v1.14.2
 CAPA_VERSION := v2.13.0
+KYVERNO_VERSION := v1.19.1
+KYVERNO      := .cache/tools/kyverno-$(KYVERNO_VERSION)
 ASSETS       := .cache/tools/kube-$(KUBE_VERSION)-etcd-$(ETCD_VERSION)
 CRDS         := .cache/crds
 KUBE_LDFLAGS := -s -w -X k8s.io/component-base/version.gitVersion=$(KUBE_VERSION) \
@@ -52,7 +54,7 @@ test: lint test-assets ## Run the whole test suite (builds the real API server o
 	$(GO) test -count=1 $(PKGS)
 
 .PHONY: test-assets
-test-assets: $(ASSETS)/kube-apiserver $(ASSETS)/etcd $(CRDS)/cluster-api-$(CAPI_VERSION) $(CRDS)/cluster-api-provider-aws-$(CAPA_VERSION) ## Build kube-apiserver and etcd, fetch the Cluster API CRDs (cached in .cache/)
+test-assets: $(ASSETS)/kube-apiserver $(ASSETS)/etcd $(KYVERNO)/kubectl-kyverno $(CRDS)/cluster-api-$(CAPI_VERSION) $(CRDS)/cluster-api-provider-aws-$(CAPA_VERSION) ## Build kube-apiserver, etcd and the Kyverno CLI, fetch the Cluster API CRDs (cached in .cache/)
 
 $(ASSETS)/kube-apiserver: tools/kube-apiserver/go.mod tools/kube-apiserver/go.sum
 	@mkdir -p $(@D)
@@ -62,6 +64,11 @@ $(ASSETS)/kube-apiserver: tools/kube-apiserver/go.mod tools/kube-apiserver/go.su
 $(ASSETS)/etcd: tools/etcd/go.mod tools/etcd/go.sum tools/etcd/main.go
 	@mkdir -p $(@D)
 	cd tools/etcd && $(GO) build -trimpath -ldflags '-s -w' -o $(CURDIR)/$@.tmp .
+	mv $@.tmp $@
+
+$(KYVERNO)/kubectl-kyverno: tools/kyverno/go.mod tools/kyverno/go.sum
+	@mkdir -p $(@D)
+	cd tools/kyverno && $(GO) build -trimpath -ldflags '-s -w' -o $(CURDIR)/$@.tmp github.com/kyverno/kyverno/cmd/cli/kubectl-kyverno
 	mv $@.tmp $@
 
 $(CRDS)/cluster-api-$(CAPI_VERSION):
