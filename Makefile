@@ -54,7 +54,7 @@ test: lint test-assets ## Run the whole test suite (builds the real API server o
 	$(GO) test -count=1 $(PKGS)
 
 .PHONY: test-assets
-test-assets: $(ASSETS)/kube-apiserver $(ASSETS)/etcd $(KYVERNO)/kubectl-kyverno $(CRDS)/cluster-api-$(CAPI_VERSION) $(CRDS)/cluster-api-provider-aws-$(CAPA_VERSION) ## Build kube-apiserver, etcd and the Kyverno CLI, fetch the Cluster API CRDs (cached in .cache/)
+test-assets: $(ASSETS)/kube-apiserver $(ASSETS)/etcd $(KYVERNO)/kyverno $(KYVERNO)/kubectl-kyverno $(CRDS)/cluster-api-$(CAPI_VERSION) $(CRDS)/cluster-api-provider-aws-$(CAPA_VERSION) $(CRDS)/kyverno-$(KYVERNO_VERSION) ## Build kube-apiserver, etcd and Kyverno, fetch the CRDs (cached in .cache/)
 
 $(ASSETS)/kube-apiserver: tools/kube-apiserver/go.mod tools/kube-apiserver/go.sum
 	@mkdir -p $(@D)
@@ -70,6 +70,21 @@ $(KYVERNO)/kubectl-kyverno: tools/kyverno/go.mod tools/kyverno/go.sum
 	@mkdir -p $(@D)
 	cd tools/kyverno && $(GO) build -trimpath -ldflags '-s -w' -o $(CURDIR)/$@.tmp github.com/kyverno/kyverno/cmd/cli/kubectl-kyverno
 	mv $@.tmp $@
+
+$(KYVERNO)/kyverno: tools/kyverno/go.mod tools/kyverno/go.sum
+	@mkdir -p $(@D)
+	cd tools/kyverno && $(GO) build -trimpath -ldflags '-s -w' -o $(CURDIR)/$@.tmp github.com/kyverno/kyverno/cmd/kyverno
+	mv $@.tmp $@
+
+# Kyverno's CRDs, and beside them its install manifest (the harness takes the
+# kyverno Namespace and ConfigMaps from it).
+$(CRDS)/kyverno-$(KYVERNO_VERSION):
+	@rm -rf $@.tmp && mkdir -p $@.tmp
+	dir=$(call module-dir,github.com/kyverno/kyverno@$(KYVERNO_VERSION)) && \
+	  cp $$dir/config/crds/kyverno/*.yaml $$dir/config/crds/policies.kyverno.io/*.yaml \
+	     $$dir/config/crds/policyreport/*.yaml $$dir/config/crds/reports/*.yaml $@.tmp/ && \
+	  cp $$dir/config/install-latest-testing.yaml $@.install.yaml && chmod u+w $@.install.yaml
+	chmod -R u+w $@.tmp && mv $@.tmp $@
 
 $(CRDS)/cluster-api-$(CAPI_VERSION):
 	@rm -rf $@.tmp && mkdir -p $@.tmp

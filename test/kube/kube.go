@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -105,12 +106,17 @@ func Start(t testing.TB) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return start(t, root, nil)
+}
+
+func start(t testing.TB, root string, extraCRDs []string) *Env {
+	t.Helper()
 	if m := missing(root); len(m) > 0 {
-		t.Skipf("the real API server is not built (missing %s): run `make test-assets` (once, ≈ 5 minutes; cached under .cache/), or `make test`", strings.Join(m, ", "))
+		t.Skipf("the real API server is not built (missing %s): run `make test-assets` (once, ≈ 10 minutes; cached under .cache/), or `make test`", strings.Join(m, ", "))
 	}
 	env := &envtest.Environment{
 		BinaryAssetsDirectory:    AssetsDir(root),
-		CRDDirectoryPaths:        CRDDirs(root),
+		CRDDirectoryPaths:        append(CRDDirs(root), extraCRDs...),
 		ErrorIfCRDPathMissing:    true,
 		ControlPlaneStartTimeout: 60 * time.Second,
 		ControlPlaneStopTimeout:  30 * time.Second,
@@ -149,3 +155,5 @@ func Context(t testing.TB, d time.Duration) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
+
+func metaName(name string) metav1.ObjectMeta { return metav1.ObjectMeta{Name: name} }

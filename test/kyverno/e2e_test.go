@@ -1,0 +1,164 @@
+package kyverno
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	"github.com/upgrade-bot/upgrade-bot/bot"
+	"github.com/upgrade-bot/upgrade-bot/releases"
+	"github.com/upgrade-bot/upgrade-bot/render"
+	"github.com/upgrade-bot/upgrade-bot/test/kube"
+)
+
+// TestAdmissionThroughRealKyverno runs the shipped policy in the real
+// Kyverno admission controller in front of a real API server: a dry-run
+// create of a labelled Cluster and AWSCluster comes back mutated by the
+// release ConfigMaps exactly where the offline renderer mutates it, and
+// nothing is stored.
+func TestAdmissionThroughRealKyverno(t *testing.T) {
+	env := kube.StartWithKyverno(t)
+	root, err := kube.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := kube.Context(t, 3*time.Minute)
+	c := env.Client
+	for _, ns := range []string{releases.Namespace, "org-acme"} {
+		if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	catalog, err := releases.Load(ctx, filepath.Join(root, "examples", "releases"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel, err := catalog.Get("capa", "31.0.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range []string{"Cluster", "AWSCluster"} {
+		p, ok := rel.Patch(kind)
+		if !ok {
+			t.Fatalf("v31.0.0 has no ConfigMap for %s", kind)
+		}
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: p.ConfigMap, Namespace: releases.Namespace}, Data: map[string]string{"patch": p.Data}}
+		if err := c.Create(ctx, cm); err != nil {
+			t.Fatal(err)
+		}
+	}
+	policy := readObject(t, filepath.Join(root, "deploy", "kyverno", "clusterpolicy.yaml"))
+	if err := env.CreatePolicy(ctx, policy); err != nil {
+		t.Fatal(err)
+	}
+
+	renderer := bot.NewOfflineRenderer(catalog, render.DefaultVersionLabel)
+	for _, obj := range []*unstructured.Unstructured{
+		object("cluster.x-k8s.io/v1beta2", "Cluster", map[string]any{
+			"clusterNetwork": map[string]any{"pods": map[string]any{"cidrBlocks": []any{"10.1.0.0/16"}}},
+		}),
+		object("infrastructure.cluster.x-k8s.io/v1beta2", "AWSCluster", map[string]any{
+			"region":                   "eu-west-1",
+			"controlPlaneLoadBalancer": map[string]any{"loadBalancerType": "nlb", "healthCheckProtocol": "TCP"},
+		}),
+	} {
+		want, _, err := renderer.Render(ctx, "capa", []*unstructured.Unstructured{obj})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := dryRunUntilMutated(ctx, t, c, obj)
+		if path, ok := subset(want[0].Object, got.Object, ""); !ok {
+			t.Errorf("%s: Kyverno's result differs from the offline render at %s\noffline: %v\nkyverno: %v", obj.GetKind(), path, want[0].Object, got.Object)
+		}
+		err = c.Get(ctx, client.ObjectKeyFromObject(obj), obj.DeepCopy())
+		if !apierrors.IsNotFound(err) {
+			t.Errorf("%s: after a dry-run create GET = %v, want NotFound", obj.GetKind(), err)
+		}
+	}
+}
+
+func object(apiVersion, kind string, spec map[string]any) *unstructured.Unstructured {
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": apiVersion, "kind": kind,
+		"metadata": map[string]any{
+			"name": "peu01", "namespace": "org-acme",
+			"labels": map[string]any{render.DefaultVersionLabel: "31.0.0", "cluster.x-k8s.io/cluster-name": "peu01"},
+		},
+		"spec": spec,
+	}}
+}
+
+// dryRunUntilMutated dry-run creates obj until Kyverno's webhook mutates it:
+// Kyverno updates its webhook configuration shortly after a policy is
+// ready.
+func dryRunUntilMutated(ctx context.Context, t *testing.T, c client.Client, obj *unstructured.Unstructured) *unstructured.Unstructured {
+	t.Helper()
+	for {
+		got := obj.DeepCopy()
+		err := c.Create(ctx, got, client.DryRunAll)
+		if err != nil {
+			t.Fatalf("dry-run create of %s: %v", obj.GetKind(), err)
+		}
+		if len(got.GetAnnotations()) > 0 {
+			return got
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("Kyverno never mutated %s", obj.GetKind())
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// subset reports whether every field of want is in got with the same value
+// (lists compared whole), and the first path where it is not. The API
+// server adds fields of its own (uid, timestamps, defaults).
+func subset(want, got any, path string) (string, bool) {
+	wm, ok := want.(map[string]any)
+	if !ok {
+		return path, reflect.DeepEqual(normalize(want), normalize(got))
+	}
+	gm, ok := got.(map[string]any)
+	if !ok {
+		return path, false
+	}
+	for k, v := range wm {
+		if p, ok := subset(v, gm[k], path+"."+k); !ok {
+			return p, false
+		}
+	}
+	return "", true
+}
+
+// normalize makes numbers comparable across JSON decoders.
+func normalize(v any) any {
+	b, err := yaml.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
+func readObject(t *testing.T, path string) *unstructured.Unstructured {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj := &unstructured.Unstructured{}
+	if err := yaml.Unmarshal(b, &obj.Object); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return obj
+}
