@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -9,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/upgrade-bot/upgrade-bot/releases"
+	"github.com/upgrade-bot/upgrade-bot/render/dryrun"
 	"github.com/upgrade-bot/upgrade-bot/render/offline"
 )
 
@@ -91,4 +93,30 @@ func objectName(obj *unstructured.Unstructured) string {
 
 func objectKey(obj *unstructured.Unstructured) string {
 	return strings.Join([]string{obj.GetAPIVersion(), obj.GetKind(), obj.GetNamespace(), obj.GetName()}, "|")
+}
+
+// ObjectRenderer renders objects through something that applies admission,
+// like dryrun.Renderer does through a management cluster.
+type ObjectRenderer interface {
+	Render(ctx context.Context, objs []*unstructured.Unstructured) ([]*unstructured.Unstructured, error)
+}
+
+// ClusterRenderer renders through a management cluster's admission chain:
+// the release ConfigMaps there, applied by the real Kyverno policy.
+type ClusterRenderer struct {
+	Objects ObjectRenderer
+}
+
+var _ Renderer = ClusterRenderer{}
+
+// Render implements Renderer. An admission denial is the request's
+// problem, not the tool's: it is marked invalid, so --all reports the
+// cluster as skipped with the webhook's message.
+func (c ClusterRenderer) Render(ctx context.Context, _ string, objs []*unstructured.Unstructured) ([]*unstructured.Unstructured, []string, error) {
+	out, err := c.Objects.Render(ctx, objs)
+	var denied *dryrun.DeniedError
+	if errors.As(err, &denied) {
+		return nil, nil, invalid(err)
+	}
+	return out, nil, err
 }

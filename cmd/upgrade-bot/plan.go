@@ -11,10 +11,16 @@ import (
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/restmapper"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/upgrade-bot/upgrade-bot/bot"
 	"github.com/upgrade-bot/upgrade-bot/releases"
 	"github.com/upgrade-bot/upgrade-bot/render"
+	"github.com/upgrade-bot/upgrade-bot/render/dryrun"
 	"github.com/upgrade-bot/upgrade-bot/vcs/git"
 )
 
@@ -29,6 +35,10 @@ type planOptions struct {
 	label    string
 	force    bool
 	output   string
+	// kubeconfig and kubeContext select a management cluster to render
+	// through; offline rendering when kubeconfig is empty.
+	kubeconfig  string
+	kubeContext string
 }
 
 func (o *planOptions) addFlags(cmd *cobra.Command) {
@@ -42,6 +52,8 @@ func (o *planOptions) addFlags(cmd *cobra.Command) {
 	f.StringVar(&o.label, "label", render.DefaultVersionLabel, "the label that holds a cluster's release version")
 	f.BoolVar(&o.force, "force", false, "allow a downgrade or a skipped major version; the warning stays in the output")
 	f.StringVarP(&o.output, "output", "o", "text", "output format: text, markdown or json")
+	f.StringVar(&o.kubeconfig, "kubeconfig", "", "render through this management cluster (server-side dry-run through its admission chain) instead of offline")
+	f.StringVar(&o.kubeContext, "context", "", "the kubeconfig context to use with --kubeconfig")
 }
 
 func (o *planOptions) validate() error {
@@ -73,7 +85,38 @@ func (a *app) plan(ctx context.Context, o *planOptions, mode bot.Mode) (*bot.Pla
 		a.log.Warn("release catalog", "problem", w)
 	}
 	p := &bot.Planner{Catalog: catalog, Label: o.label, Progress: a.progress(), Log: a.log}
+	if o.kubeconfig != "" {
+		r, err := clusterRenderer(o.kubeconfig, o.kubeContext)
+		if err != nil {
+			return nil, err
+		}
+		p.Renderer = r
+	}
 	return p.Plan(ctx, o.repo, o.request(mode))
+}
+
+// clusterRenderer renders through the management cluster of a kubeconfig.
+func clusterRenderer(kubeconfig, kubeContext string) (bot.Renderer, error) {
+	loader := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
+		&clientcmd.ClientConfigLoadingRules{ExplicitPath: kubeconfig},
+		&clientcmd.ConfigOverrides{CurrentContext: kubeContext})
+	cfg, err := loader.ClientConfig()
+	if err != nil {
+		return nil, usageErrorf("--kubeconfig %s: %v", kubeconfig, err)
+	}
+	// Bounded but not slow: a plan of many clusters sends two dry-runs per
+	// resource.
+	cfg.QPS, cfg.Burst = 50, 100
+	client, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to %s: %w", cfg.Host, err)
+	}
+	disco, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to %s: %w", cfg.Host, err)
+	}
+	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disco))
+	return bot.ClusterRenderer{Objects: dryrun.New(client, mapper, 8)}, nil
 }
 
 // progress reports planning progress on a terminal, for runs of many
