@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -62,7 +63,7 @@ func (e *DeniedError) Error() string {
 	return fmt.Sprintf("%s denied %s %s: %s", who, e.Kind, objectName(e.Namespace, e.Name), e.Message)
 }
 
-var deniedRE = regexp.MustCompile(`admission webhook "([^"]+)" denied the request:\s*(.*)`)
+var deniedRE = regexp.MustCompile(`(?s)admission webhook "([^"]+)" denied the request:\s*(.*)`)
 
 // Render returns each object as the API server would store it after
 // admission, in the order of objs.
@@ -113,7 +114,7 @@ func (r *Renderer) render(ctx context.Context, obj *unstructured.Unstructured) (
 // explain turns API errors into what the person needs to know.
 func (r *Renderer) explain(obj *unstructured.Unstructured, err error) error {
 	if m := deniedRE.FindStringSubmatch(err.Error()); m != nil {
-		return &DeniedError{Kind: obj.GetKind(), Namespace: obj.GetNamespace(), Name: obj.GetName(), Webhook: m[1], Message: m[2]}
+		return &DeniedError{Kind: obj.GetKind(), Namespace: obj.GetNamespace(), Name: obj.GetName(), Webhook: m[1], Message: strings.Join(strings.Fields(m[2]), " ")}
 	}
 	switch {
 	case apierrors.IsForbidden(err):

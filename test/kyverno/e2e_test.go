@@ -2,10 +2,12 @@ package kyverno
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,12 +15,17 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/restmapper"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
 	"github.com/upgrade-bot/upgrade-bot/bot"
 	"github.com/upgrade-bot/upgrade-bot/releases"
 	"github.com/upgrade-bot/upgrade-bot/render"
+	"github.com/upgrade-bot/upgrade-bot/render/dryrun"
 	"github.com/upgrade-bot/upgrade-bot/test/kube"
 )
 
@@ -84,6 +91,78 @@ func TestAdmissionThroughRealKyverno(t *testing.T) {
 		err = c.Get(ctx, client.ObjectKeyFromObject(obj), obj.DeepCopy())
 		if !apierrors.IsNotFound(err) {
 			t.Errorf("%s: after a dry-run create GET = %v, want NotFound", obj.GetKind(), err)
+		}
+	}
+}
+
+// TestDenialIsNamed: when a policy of the management cluster refuses the
+// bumped resource, the dry-run renderer says which webhook refused it and
+// why, and the planner marks it as the request's problem.
+func TestDenialIsNamed(t *testing.T) {
+	env := kube.StartWithKyverno(t)
+	ctx := kube.Context(t, 3*time.Minute)
+	if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "org-acme"}}); err != nil {
+		t.Fatal(err)
+	}
+	deny := &unstructured.Unstructured{}
+	if err := yaml.Unmarshal([]byte(`
+apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: no-release-99
+spec:
+  validationFailureAction: Enforce
+  background: false
+  rules:
+    - name: refuse-99
+      match:
+        any:
+          - resources:
+              kinds: [cluster.x-k8s.io/*/Cluster]
+      validate:
+        message: "release 99.0.0 is withdrawn; pick another"
+        deny:
+          conditions:
+            any:
+              - key: "{{ request.object.metadata.labels.\"release.giantswarm.io/version\" || '' }}"
+                operator: Equals
+                value: "99.0.0"
+`), &deny.Object); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.CreatePolicy(ctx, deny); err != nil {
+		t.Fatal(err)
+	}
+	client, err := dynamic.NewForConfig(env.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	disco, err := discovery.NewDiscoveryClientForConfig(env.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := bot.ClusterRenderer{Objects: dryrun.New(client, restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disco)), 2)}
+	obj := object("cluster.x-k8s.io/v1beta2", "Cluster", map[string]any{
+		"clusterNetwork": map[string]any{"pods": map[string]any{"cidrBlocks": []any{"10.1.0.0/16"}}},
+	})
+	obj.SetLabels(map[string]string{render.DefaultVersionLabel: "99.0.0"})
+	for {
+		_, _, err = r.Render(ctx, "capa", []*unstructured.Unstructured{obj})
+		if err != nil || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(250 * time.Millisecond) // Kyverno has not updated its webhooks yet
+	}
+	var denied *dryrun.DeniedError
+	if !errors.As(err, &denied) {
+		t.Fatalf("render = %v, want a DeniedError", err)
+	}
+	if !errors.Is(err, bot.ErrInvalidRequest) {
+		t.Errorf("a denial is not marked as the request's problem: %v", err)
+	}
+	for _, want := range []string{"no-release-99", "withdrawn", "Cluster org-acme/peu01"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the denial does not say %q: %v", want, err)
 		}
 	}
 }
