@@ -108,8 +108,9 @@ fuzz: deps ## Fuzz the format-preserving bump for a minute
 	$(GO) test -run '^$$' -fuzz FuzzBump -fuzztime 60s ./render/
 
 .PHONY: bench
-bench: build ## Plan --all on generated fleets (sizes: BENCH_CLUSTERS) and run the Go benchmarks
+bench: build test-assets ## Plan --all on generated fleets (sizes: BENCH_CLUSTERS), through real Kyverno, and the Go benchmarks
 	$(GO) run ./test/bench -bin $(BIN)/upgrade-bot -releases examples/releases -clusters $(BENCH_CLUSTERS)
+	$(GO) test -run '^$$' -bench PlanThroughKyverno -benchtime 1x ./test/kyverno/
 	$(GO) test -run '^$$' -bench . -benchmem ./releases/ ./render/... ./vcs/... ./bot/
 
 .PHONY: clean

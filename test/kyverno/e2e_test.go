@@ -42,29 +42,11 @@ func TestAdmissionThroughRealKyverno(t *testing.T) {
 	}
 	ctx := kube.Context(t, 3*time.Minute)
 	c := env.Client
-	for _, ns := range []string{releases.Namespace, "org-acme"} {
-		if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
-			t.Fatal(err)
-		}
-	}
 	catalog, err := releases.Load(ctx, filepath.Join(root, "examples", "releases"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	rel, err := catalog.Get("capa", "31.0.0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, kind := range []string{"Cluster", "AWSCluster"} {
-		p, ok := rel.Patch(kind)
-		if !ok {
-			t.Fatalf("v31.0.0 has no ConfigMap for %s", kind)
-		}
-		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: p.ConfigMap, Namespace: releases.Namespace}, Data: map[string]string{"patch": p.Data}}
-		if err := c.Create(ctx, cm); err != nil {
-			t.Fatal(err)
-		}
-	}
+	installReleases(ctx, t, c, catalog, "31.0.0")
 	policy := readObject(t, filepath.Join(root, "deploy", "kyverno", "clusterpolicy.yaml"))
 	if err := env.CreatePolicy(ctx, policy); err != nil {
 		t.Fatal(err)
@@ -167,6 +149,33 @@ spec:
 	}
 }
 
+// installReleases creates the namespaces and the ConfigMaps of the given
+// example releases, labelled for Kyverno's ConfigMap cache as on a real
+// management cluster.
+func installReleases(ctx context.Context, t testing.TB, c client.Client, catalog *releases.Catalog, versions ...string) {
+	t.Helper()
+	for _, ns := range []string{releases.Namespace, "org-acme"} {
+		if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, v := range versions {
+		rel, err := catalog.Get("capa", v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range rel.Patches {
+			cm := &corev1.ConfigMap{
+				ObjectMeta: metav1.ObjectMeta{Name: p.ConfigMap, Namespace: releases.Namespace, Labels: map[string]string{"cache.kyverno.io/enabled": "true"}},
+				Data:       map[string]string{"patch": p.Data},
+			}
+			if err := c.Create(ctx, cm); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
 func object(apiVersion, kind string, spec map[string]any) *unstructured.Unstructured {
 	return &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": apiVersion, "kind": kind,
@@ -229,7 +238,7 @@ func normalize(v any) any {
 	return string(b)
 }
 
-func readObject(t *testing.T, path string) *unstructured.Unstructured {
+func readObject(t testing.TB, path string) *unstructured.Unstructured {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
@@ -34,27 +32,11 @@ func TestPlanThroughKyvernoEqualsOffline(t *testing.T) {
 	}
 	ctx := kube.Context(t, 3*time.Minute)
 	c := env.Client
-	for _, ns := range []string{releases.Namespace, "org-acme"} {
-		if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
-			t.Fatal(err)
-		}
-	}
 	catalog, err := releases.Load(ctx, filepath.Join(root, "examples", "releases"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, v := range []string{"30.1.0", "31.0.0"} {
-		rel, err := catalog.Get("capa", v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, p := range rel.Patches {
-			cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: p.ConfigMap, Namespace: releases.Namespace}, Data: map[string]string{"patch": p.Data}}
-			if err := c.Create(ctx, cm); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	installReleases(ctx, t, c, catalog, "30.1.0", "31.0.0")
 	if err := env.CreatePolicy(ctx, readObject(t, filepath.Join(root, "deploy", "kyverno", "clusterpolicy.yaml"))); err != nil {
 		t.Fatal(err)
 	}
