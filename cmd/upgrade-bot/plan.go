@@ -57,8 +57,8 @@ func (o *planOptions) addFlags(cmd *cobra.Command) {
 }
 
 func (o *planOptions) validate() error {
-	if o.releases == "" {
-		return usageErrorf("--releases is required: the releases directory, e.g. --releases ./releases (or UPGRADE_BOT_RELEASES)")
+	if o.releases == "" && o.kubeconfig == "" {
+		return usageErrorf("--releases is required: the releases directory, e.g. --releases ./releases (or UPGRADE_BOT_RELEASES); with --kubeconfig the management cluster's releases are used")
 	}
 	if o.to == "" {
 		return usageErrorf("--to is required: the release to upgrade to, e.g. --to v31.0.0")
@@ -77,26 +77,47 @@ func (o *planOptions) request(mode bot.Mode) bot.Request {
 
 // plan loads the catalog and runs the pipeline.
 func (a *app) plan(ctx context.Context, o *planOptions, mode bot.Mode) (*bot.Plan, error) {
-	catalog, err := releases.Load(ctx, o.releases)
-	if err != nil {
-		return nil, usageErrorf("--releases %s: %v", o.releases, err)
+	var mc *managementCluster
+	if o.kubeconfig != "" {
+		var err error
+		if mc, err = connect(o.kubeconfig, o.kubeContext); err != nil {
+			return nil, err
+		}
+	}
+	var catalog *releases.Catalog
+	var err error
+	if o.releases != "" {
+		if catalog, err = releases.Load(ctx, o.releases); err != nil {
+			return nil, usageErrorf("--releases %s: %v", o.releases, err)
+		}
+	} else {
+		provider := o.provider
+		if provider == "" {
+			provider = "capa"
+		}
+		if catalog, err = releases.FromCluster(ctx, mc.client, provider); err != nil {
+			return nil, fmt.Errorf("reading the releases of %s: %w", mc.host, err)
+		}
 	}
 	for _, w := range catalog.Warnings() {
 		a.log.Warn("release catalog", "problem", w)
 	}
 	p := &bot.Planner{Catalog: catalog, Label: o.label, Progress: a.progress(), Log: a.log}
-	if o.kubeconfig != "" {
-		r, err := clusterRenderer(o.kubeconfig, o.kubeContext)
-		if err != nil {
-			return nil, err
-		}
-		p.Renderer = r
+	if mc != nil {
+		p.Renderer = bot.ClusterRenderer{Objects: dryrun.New(mc.client, mc.mapper, 8)}
 	}
 	return p.Plan(ctx, o.repo, o.request(mode))
 }
 
-// clusterRenderer renders through the management cluster of a kubeconfig.
-func clusterRenderer(kubeconfig, kubeContext string) (bot.Renderer, error) {
+// managementCluster is a connection to the management cluster.
+type managementCluster struct {
+	host   string
+	client dynamic.Interface
+	mapper *restmapper.DeferredDiscoveryRESTMapper
+}
+
+// connect reaches the management cluster of a kubeconfig.
+func connect(kubeconfig, kubeContext string) (*managementCluster, error) {
 	loader := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
 		&clientcmd.ClientConfigLoadingRules{ExplicitPath: kubeconfig},
 		&clientcmd.ConfigOverrides{CurrentContext: kubeContext})
@@ -115,8 +136,7 @@ func clusterRenderer(kubeconfig, kubeContext string) (bot.Renderer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connecting to %s: %w", cfg.Host, err)
 	}
-	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disco))
-	return bot.ClusterRenderer{Objects: dryrun.New(client, mapper, 8)}, nil
+	return &managementCluster{host: cfg.Host, client: client, mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disco))}, nil
 }
 
 // progress reports planning progress on a terminal, for runs of many

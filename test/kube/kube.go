@@ -73,11 +73,13 @@ func AssetsDir(root string) string {
 	return filepath.Join(root, ".cache", "tools", fmt.Sprintf("kube-%s-etcd-%s", KubeVersion, EtcdVersion))
 }
 
-// CRDDirs are where `make test-assets` puts the Cluster API and CAPA CRDs.
+// CRDDirs are where `make test-assets` puts the Cluster API and CAPA CRDs,
+// and test/kube/crds, which holds a Release CRD of our own.
 func CRDDirs(root string) []string {
 	return []string{
 		filepath.Join(root, ".cache", "crds", "cluster-api-"+CAPIVersion),
 		filepath.Join(root, ".cache", "crds", "cluster-api-provider-aws-"+CAPAVersion),
+		filepath.Join(root, "test", "kube", "crds"),
 	}
 }
 
