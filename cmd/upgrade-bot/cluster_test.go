@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,8 +12,14 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/restmapper"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
+	"github.com/upgrade-bot/upgrade-bot/render/dryrun"
 	"github.com/upgrade-bot/upgrade-bot/test/kube"
 )
 
@@ -20,6 +28,51 @@ import (
 // (Release resources and ConfigMaps), every resource is rendered by a
 // dry-run through the policy, and nothing is written.
 func TestPlanThroughManagementCluster(t *testing.T) {
+	env, ctx := startManagementCluster(t)
+	c := env.Client
+
+	args := []string{"plan", "--repo", "../../test/kyverno/testdata/gitops", "--kubeconfig", env.Kubeconfig, "--cluster", "pe2e01", "--to", "v31.0.0"}
+	code, stdout, stderr := runCLI(t, args...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"Cluster org-acme/pe2e01 (capa): v30.1.0 → v31.0.0", "kubernetes", "1.31.4", "+    healthCheckProtocol: HTTPS"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("the plan does not show %q:\n%s", want, stdout)
+		}
+	}
+	// Nothing was written.
+	var list unstructured.UnstructuredList
+	list.SetAPIVersion("cluster.x-k8s.io/v1beta2")
+	list.SetKind("ClusterList")
+	if err := c.List(ctx, &list); err != nil || len(list.Items) != 0 {
+		t.Errorf("after plan the cluster holds %d Clusters (%v), want none", len(list.Items), err)
+	}
+
+	code, _, stderr = runCLI(t, "plan", "--repo", gitops, "--kubeconfig", filepath.Join(t.TempDir(), "missing"), "--to", "v31.0.0")
+	if code != exitInput || !strings.Contains(stderr, "--kubeconfig") {
+		t.Errorf("a missing kubeconfig: exit %d, %q", code, stderr)
+	}
+}
+
+func readYAML(t *testing.T, path string) *unstructured.Unstructured {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj := &unstructured.Unstructured{}
+	if err := yaml.Unmarshal(b, &obj.Object); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return obj
+}
+
+// startManagementCluster starts the API server and Kyverno with the example
+// releases v30.1.0 and v31.0.0 installed as a management cluster holds them
+// (Release resources, labelled ConfigMaps) and the shipped policy.
+func startManagementCluster(t *testing.T) (*kube.Env, context.Context) {
+	t.Helper()
 	env := kube.StartWithKyverno(t)
 	ctx := kube.Context(t, 3*time.Minute)
 	c := env.Client
@@ -46,48 +99,94 @@ func TestPlanThroughManagementCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	args := []string{"plan", "--repo", "../../test/kyverno/testdata/gitops", "--kubeconfig", env.Kubeconfig, "--cluster", "pe2e01", "--to", "v31.0.0"}
-	var stdout, stderr string
+	// Kyverno updates its webhooks shortly after the policy is ready: wait
+	// until a labelled resource is mutated.
 	for {
-		var code int
-		code, stdout, stderr = runCLI(t, args...)
-		if code != 0 {
-			t.Fatalf("exit %d: %s", code, stderr)
+		probe := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "infrastructure.cluster.x-k8s.io/v1beta2", "kind": "AWSCluster",
+			"metadata": map[string]any{"name": "probe", "namespace": "org-acme", "labels": map[string]any{"release.giantswarm.io/version": "31.0.0"}},
+			"spec":     map[string]any{"region": "eu-west-1"},
+		}}
+		if err := c.Create(ctx, probe, client.DryRunAll); err != nil {
+			t.Fatal(err)
 		}
-		// Kyverno updates its webhooks shortly after the policy is ready.
-		if strings.Contains(stdout, "healthCheckProtocol") || ctx.Err() != nil {
-			break
+		if len(probe.GetAnnotations()) > 0 {
+			return env, ctx
+		}
+		if ctx.Err() != nil {
+			t.Fatal("Kyverno never mutated a labelled resource")
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	for _, want := range []string{"Cluster org-acme/pe2e01 (capa): v30.1.0 → v31.0.0", "kubernetes", "1.31.4", "+    healthCheckProtocol: HTTPS"} {
-		if !strings.Contains(stdout, want) {
-			t.Errorf("the plan does not show %q:\n%s", want, stdout)
-		}
-	}
-	// Nothing was written.
-	var list unstructured.UnstructuredList
-	list.SetAPIVersion("cluster.x-k8s.io/v1beta2")
-	list.SetKind("ClusterList")
-	if err := c.List(ctx, &list); err != nil || len(list.Items) != 0 {
-		t.Errorf("after plan the cluster holds %d Clusters (%v), want none", len(list.Items), err)
-	}
-
-	code, _, stderr := runCLI(t, "plan", "--repo", gitops, "--kubeconfig", filepath.Join(t.TempDir(), "missing"), "--to", "v31.0.0")
-	if code != exitInput || !strings.Contains(stderr, "--kubeconfig") {
-		t.Errorf("a missing kubeconfig: exit %d, %q", code, stderr)
-	}
 }
 
-func readYAML(t *testing.T, path string) *unstructured.Unstructured {
-	t.Helper()
-	b, err := os.ReadFile(path)
+// TestApplyPatchesTheLabel is the old workflow: apply shows the diff and
+// patches the label of the live resources, which Kyverno then mutates into
+// the new release; a label changed meanwhile is a conflict.
+func TestApplyPatchesTheLabel(t *testing.T) {
+	env, ctx := startManagementCluster(t)
+	c := env.Client
+	b, err := os.ReadFile("../../test/kyverno/testdata/gitops/clusters/pe2e01/cluster.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	obj := &unstructured.Unstructured{}
-	if err := yaml.Unmarshal(b, &obj.Object); err != nil {
-		t.Fatalf("%s: %v", path, err)
+	for _, doc := range strings.Split(string(b), "\n---\n") {
+		obj := &unstructured.Unstructured{}
+		if err := yaml.Unmarshal([]byte(doc), &obj.Object); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Create(ctx, obj); err != nil {
+			t.Fatalf("creating %s: %v", obj.GetKind(), err)
+		}
 	}
-	return obj
+	base := []string{"apply", "--kubeconfig", env.Kubeconfig, "-n", "org-acme", "--cluster", "pe2e01", "--to", "v31.0.0"}
+
+	code, stdout, stderr := runCLI(t, base...)
+	if code != exitInput || !strings.Contains(stderr, "--yes") {
+		t.Errorf("apply without --yes and without a terminal: exit %d, %q", code, stderr)
+	}
+	if !strings.Contains(stdout, "v30.1.0 → v31.0.0") {
+		t.Errorf("the preview was not shown before refusing:\n%s", stdout)
+	}
+
+	code, out, stderr := runCLI(t, append(base, "--yes")...)
+	if code != 0 {
+		t.Fatalf("apply: exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"+    healthCheckProtocol: HTTPS", "patched AWSCluster pe2e01", "patched Cluster pe2e01\nCluster org-acme/pe2e01 is upgrading to v31.0.0."} {
+		if !strings.Contains(out, want) {
+			t.Errorf("apply output does not say %q:\n%s", want, out)
+		}
+	}
+	aws := &unstructured.Unstructured{}
+	aws.SetAPIVersion("infrastructure.cluster.x-k8s.io/v1beta2")
+	aws.SetKind("AWSCluster")
+	if err := c.Get(ctx, client.ObjectKey{Namespace: "org-acme", Name: "pe2e01"}, aws); err != nil {
+		t.Fatal(err)
+	}
+	hc, _, _ := unstructured.NestedString(aws.Object, "spec", "controlPlaneLoadBalancer", "healthCheckProtocol")
+	if aws.GetLabels()["release.giantswarm.io/version"] != "31.0.0" || hc != "HTTPS" {
+		t.Errorf("after apply the AWSCluster has label %q and healthCheckProtocol %q, want 31.0.0 and HTTPS", aws.GetLabels()["release.giantswarm.io/version"], hc)
+	}
+
+	// The label is 31.0.0 now: a patch expecting 30.1.0 is a conflict.
+	dyn, err := dynamic.NewForConfig(env.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	disco, err := discovery.NewDiscoveryClientForConfig(env.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := dryrun.New(dyn, restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disco)), 1)
+	_, err = r.PatchLabel(ctx, aws, "release.giantswarm.io/version", "30.1.0", "31.1.0", false)
+	var conflict *dryrun.ConflictError
+	if !errors.As(err, &conflict) {
+		t.Errorf("patching a label that changed meanwhile: %v, want a ConflictError", err)
+	}
+
+	code, _, _ = runCLI(t, append(base, "--yes")...)
+	if code != 0 {
+		t.Errorf("apply to the release the cluster is on: exit %d, want 0 (nothing to do)", code)
+	}
 }

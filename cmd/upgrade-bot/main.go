@@ -81,6 +81,7 @@ resource, and proposes the change as a branch (and pull request).`,
 	root.AddCommand(
 		a.planCommand(),
 		a.proposeCommand(),
+		a.applyCommand(),
 		a.releasesCommand(),
 		a.demoCommand(),
 		versionCommand(),

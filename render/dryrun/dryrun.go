@@ -12,6 +12,7 @@ package dryrun
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -22,6 +23,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 )
 
@@ -130,4 +133,108 @@ func objectName(namespace, name string) string {
 		return name
 	}
 	return namespace + "/" + name
+}
+
+// ConflictError is a label that changed between reading and patching it:
+// someone else upgraded (or reverted) the resource meanwhile.
+type ConflictError struct {
+	Kind, Namespace, Name string
+	Label, Expected       string
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("%s %s: label %s is no longer %q: it changed while upgrade-bot was working; look at the resource and run the command again", e.Kind, objectName(e.Namespace, e.Name), e.Label, e.Expected)
+}
+
+// PatchLabel sets label on the live obj from `from` to `to` with a JSON
+// patch whose test operation checks the old value, so a concurrent change
+// is detected instead of overwritten. With dryRun nothing is stored and the
+// result is what admission would make of it.
+func (r *Renderer) PatchLabel(ctx context.Context, obj *unstructured.Unstructured, label, from, to string, dryRun bool) (*unstructured.Unstructured, error) {
+	gvk := obj.GroupVersionKind()
+	mapping, err := r.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil {
+		return nil, fmt.Errorf("the management cluster does not serve %s (%s): %w", gvk.Kind, gvk.GroupVersion(), err)
+	}
+	var ri dynamic.ResourceInterface = r.client.Resource(mapping.Resource)
+	if mapping.Scope.Name() == meta.RESTScopeNameNamespace {
+		ri = r.client.Resource(mapping.Resource).Namespace(obj.GetNamespace())
+	}
+	p := "/metadata/labels/" + strings.NewReplacer("~", "~0", "/", "~1").Replace(label)
+	patch, err := json.Marshal([]map[string]string{
+		{"op": "test", "path": p, "value": from},
+		{"op": "replace", "path": p, "value": to},
+	})
+	if err != nil {
+		return nil, err
+	}
+	opts := metav1.PatchOptions{FieldManager: FieldManager}
+	if dryRun {
+		opts.DryRun = []string{metav1.DryRunAll}
+	}
+	got, err := ri.Patch(ctx, obj.GetName(), types.JSONPatchType, patch, opts)
+	if err != nil {
+		// The API server answers a failed test operation with a bare 422:
+		// read the label again to tell a concurrent change from a refusal.
+		if apierrors.IsInvalid(err) || isTestFailure(err) {
+			if live, gerr := ri.Get(ctx, obj.GetName(), metav1.GetOptions{}); gerr == nil && live.GetLabels()[label] != from {
+				return nil, &ConflictError{Kind: obj.GetKind(), Namespace: obj.GetNamespace(), Name: obj.GetName(), Label: label, Expected: from}
+			}
+		}
+		return nil, r.explain(obj, err)
+	}
+	return got, nil
+}
+
+// Live lists the live resources of a cluster: the Cluster itself and every
+// resource of the given group kinds labelled cluster.x-k8s.io/cluster-name
+// with its name. Kinds the cluster does not serve are left out.
+func (r *Renderer) Live(ctx context.Context, namespace, name string, kinds []schema.GroupKind) ([]*unstructured.Unstructured, error) {
+	var out []*unstructured.Unstructured
+	for _, gk := range kinds {
+		mapping, err := r.mapper.RESTMapping(gk)
+		if meta.IsNoMatchError(err) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("finding %s on the management cluster: %w", gk, err)
+		}
+		ri := r.client.Resource(mapping.Resource).Namespace(namespace)
+		if gk.Kind == "Cluster" {
+			obj, err := ri.Get(ctx, name, metav1.GetOptions{})
+			if apierrors.IsNotFound(err) {
+				return nil, fmt.Errorf("the management cluster has no Cluster %s: check --namespace and the name (list them with kubectl get clusters -A)", objectName(namespace, name))
+			}
+			if err != nil {
+				return nil, r.explain(&unstructured.Unstructured{Object: map[string]any{"kind": "Cluster", "metadata": map[string]any{"name": name, "namespace": namespace}}}, err)
+			}
+			out = append(out, obj)
+			continue
+		}
+		list, err := ri.List(ctx, metav1.ListOptions{LabelSelector: "cluster.x-k8s.io/cluster-name=" + name})
+		if err != nil {
+			return nil, fmt.Errorf("listing %s of cluster %s: %w", gk.Kind, objectName(namespace, name), err)
+		}
+		for i := range list.Items {
+			out = append(out, &list.Items[i])
+		}
+	}
+	return out, nil
+}
+
+// isTestFailure tells whether a JSON patch was refused because its test
+// operation failed. The API server answers 422 with a generic message and
+// says what failed in the status details.
+func isTestFailure(err error) bool {
+	text := err.Error()
+	var status apierrors.APIStatus
+	if errors.As(err, &status) {
+		if d := status.Status().Details; d != nil {
+			for _, c := range d.Causes {
+				text += " " + c.Message
+			}
+		}
+		text += " " + status.Status().Message
+	}
+	return strings.Contains(text, "testing value") || strings.Contains(text, "test failed")
 }

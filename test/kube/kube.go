@@ -17,10 +17,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	crlog "sigs.k8s.io/controller-runtime/pkg/log"
 )
 
 // The versions of the test assets; the Makefile uses the same.
@@ -116,6 +118,8 @@ func start(t testing.TB, root string, extraCRDs []string) *Env {
 	if m := missing(root); len(m) > 0 {
 		t.Skipf("the real API server is not built (missing %s): run `make test-assets` (once, ≈ 10 minutes; cached under .cache/), or `make test`", strings.Join(m, ", "))
 	}
+	// controller-runtime prints a stack trace when nothing takes its logs.
+	crlog.SetLogger(logr.Discard())
 	env := &envtest.Environment{
 		BinaryAssetsDirectory:    AssetsDir(root),
 		CRDDirectoryPaths:        append(CRDDirs(root), extraCRDs...),

@@ -1,0 +1,182 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/upgrade-bot/upgrade-bot/releases"
+	"github.com/upgrade-bot/upgrade-bot/render"
+	"github.com/upgrade-bot/upgrade-bot/render/diff"
+)
+
+// LiveCluster is what upgrading by a direct patch needs of the management
+// cluster; dryrun.Renderer is one.
+type LiveCluster interface {
+	Live(ctx context.Context, namespace, name string, kinds []schema.GroupKind) ([]*unstructured.Unstructured, error)
+	PatchLabel(ctx context.Context, obj *unstructured.Unstructured, label, from, to string, dryRun bool) (*unstructured.Unstructured, error)
+}
+
+// ClusterKinds are the kinds whose live resources a direct upgrade patches
+// when they carry the version label.
+var ClusterKinds = []schema.GroupKind{
+	{Group: "cluster.x-k8s.io", Kind: "Cluster"},
+	{Group: "cluster.x-k8s.io", Kind: "MachinePool"},
+	{Group: "cluster.x-k8s.io", Kind: "MachineDeployment"},
+	{Group: "controlplane.cluster.x-k8s.io", Kind: "KubeadmControlPlane"},
+	{Group: "bootstrap.cluster.x-k8s.io", Kind: "KubeadmConfig"},
+	{Group: "bootstrap.cluster.x-k8s.io", Kind: "KubeadmConfigTemplate"},
+	{Group: "infrastructure.cluster.x-k8s.io", Kind: "AWSCluster"},
+	{Group: "infrastructure.cluster.x-k8s.io", Kind: "AWSMachinePool"},
+	{Group: "infrastructure.cluster.x-k8s.io", Kind: "AWSMachineTemplate"},
+}
+
+// Applier upgrades a cluster the old way — patching its version label on
+// the management cluster — after showing the same rendered diff as a plan:
+// each resource as it lives now against the dry-run of the patch.
+type Applier struct {
+	Cluster LiveCluster
+	Catalog *releases.Catalog
+	// Label is the version label; render.DefaultVersionLabel when empty.
+	Label string
+	// Now tells the time (end of life); time.Now when nil.
+	Now func() time.Time
+}
+
+// Applying is a previewed direct upgrade, ready to be carried out.
+type Applying struct {
+	Plan    *ClusterPlan
+	objects []*unstructured.Unstructured
+}
+
+// Preview reads the cluster's live resources and renders the upgrade to
+// target through the admission chain (dry-run), without changing anything.
+func (a *Applier) Preview(ctx context.Context, namespace, name, target string, force bool) (*Applying, error) {
+	label := a.Label
+	if label == "" {
+		label = render.DefaultVersionLabel
+	}
+	to, err := releases.ParseVersion(target)
+	if err != nil {
+		return nil, invalidf("target release %q: %w", target, err)
+	}
+	live, err := a.Cluster.Live(ctx, namespace, name, ClusterKinds)
+	if err != nil {
+		return nil, invalid(err)
+	}
+	cp := &ClusterPlan{Name: name, Namespace: namespace, To: to.String()}
+	var labelled []*unstructured.Unstructured
+	versions := map[string][]string{}
+	for _, obj := range live {
+		v, ok := obj.GetLabels()[label]
+		if !ok {
+			continue
+		}
+		labelled = append(labelled, obj)
+		versions[v] = append(versions[v], obj.GetKind()+" "+obj.GetName())
+		if obj.GetKind() == "Cluster" {
+			kind, _, _ := unstructured.NestedString(obj.Object, "spec", "infrastructureRef", "kind")
+			cp.Provider, _ = releases.ProviderFor(kind)
+		}
+	}
+	if len(labelled) == 0 {
+		return nil, invalidf("cluster %s has no resource labelled %s on the management cluster", cp.ID(), label)
+	}
+	if len(versions) > 1 {
+		var parts []string
+		for v, objs := range versions {
+			parts = append(parts, fmt.Sprintf("%s on %s", v, strings.Join(objs, ", ")))
+		}
+		sort.Strings(parts)
+		return nil, invalidf("cluster %s is mid-upgrade or inconsistent on the management cluster (%s): bring its resources to one release first", cp.ID(), strings.Join(parts, "; "))
+	}
+	var current string
+	for v := range versions {
+		current = v
+	}
+	from, err := releases.ParseVersion(current)
+	if err != nil {
+		return nil, invalidf("cluster %s is on %q, which is not a release version: %w", cp.ID(), current, err)
+	}
+	cp.From = from.String()
+	if cp.Provider == "" {
+		return nil, invalidf("cannot tell the release provider of cluster %s from its infrastructure kind", cp.ID())
+	}
+	toRel, err := a.Catalog.Get(cp.Provider, to.String())
+	if err != nil {
+		return nil, invalid(err)
+	}
+	fromRel, err := a.Catalog.Get(cp.Provider, from.String())
+	if err != nil {
+		fromRel = &releases.Release{Provider: cp.Provider, Version: from}
+	}
+	cp.FromRelease, cp.ToRelease = fromRel, toRel
+	if from.Equal(to) {
+		cp.Status = StatusCurrent
+		return &Applying{Plan: cp}, nil
+	}
+	now := time.Now
+	if a.Now != nil {
+		now = a.Now
+	}
+	warnings, err := releases.CheckUpgrade(a.Catalog, fromRel, toRel, now())
+	if err != nil {
+		if !force {
+			return nil, invalidf("%w (to upgrade anyway, force it with --force)", err)
+		}
+		cp.Warnings = append(cp.Warnings, "forced: "+err.Error())
+	}
+	cp.Warnings = append(cp.Warnings, warnings...)
+	cp.Warnings = append(cp.Warnings, "this patches the management cluster directly: if Flux applies this cluster from git, it sets the label back to v"+cp.From+" at its next reconciliation unless the repository is changed too (upgrade-bot propose)")
+	cp.Release = releases.Compare(fromRel, toRel)
+	for _, obj := range labelled {
+		after, err := a.Cluster.PatchLabel(ctx, obj, label, current, versionAsWritten(current, to.String()), true)
+		if err != nil {
+			return nil, invalid(err)
+		}
+		d, err := diff.Objects(obj, after)
+		if err != nil {
+			return nil, fmt.Errorf("diffing %s %s: %w", obj.GetKind(), obj.GetName(), err)
+		}
+		cp.Resources = append(cp.Resources, d)
+	}
+	cp.Status = StatusUpgrade
+	return &Applying{Plan: cp, objects: labelled}, nil
+}
+
+// Apply patches the label of every previewed resource, the Cluster last
+// (its label is what starts the upgrade). A label changed since the
+// preview stops it with a dryrun.ConflictError.
+func (a *Applier) Apply(ctx context.Context, ap *Applying) ([]string, error) {
+	if ap.Plan.Status != StatusUpgrade {
+		return nil, nil
+	}
+	label := a.Label
+	if label == "" {
+		label = render.DefaultVersionLabel
+	}
+	objs := append([]*unstructured.Unstructured(nil), ap.objects...)
+	sort.SliceStable(objs, func(i, j int) bool { return objs[i].GetKind() != "Cluster" && objs[j].GetKind() == "Cluster" })
+	var done []string
+	for _, obj := range objs {
+		current := obj.GetLabels()[label]
+		if _, err := a.Cluster.PatchLabel(ctx, obj, label, current, versionAsWritten(current, ap.Plan.To), false); err != nil {
+			return done, invalid(fmt.Errorf("patching %s %s (after %d of %d): %w", obj.GetKind(), obj.GetName(), len(done), len(objs), err))
+		}
+		done = append(done, obj.GetKind()+" "+obj.GetName())
+	}
+	return done, nil
+}
+
+// versionAsWritten writes to with a leading v when current has one.
+func versionAsWritten(current, to string) string {
+	if strings.HasPrefix(current, "v") {
+		return "v" + to
+	}
+	return to
+}
