@@ -20,7 +20,17 @@ import (
 type LiveCluster interface {
 	Live(ctx context.Context, namespace, name string, kinds []schema.GroupKind) ([]*unstructured.Unstructured, error)
 	PatchLabel(ctx context.Context, obj *unstructured.Unstructured, label, from, to string, dryRun bool) (*unstructured.Unstructured, error)
+	Annotate(ctx context.Context, obj *unstructured.Unstructured, annotations map[string]string) error
 }
+
+// The annotations of Giant Swarm's upgrade-schedule-operator: it sets the
+// release label at the given time.
+const (
+	ScheduleReleaseAnnotation = "alpha.giantswarm.io/update-schedule-target-release"
+	ScheduleTimeAnnotation    = "alpha.giantswarm.io/update-schedule-target-time"
+	// ScheduleLead is how far ahead the operator needs the time to be.
+	ScheduleLead = 16 * time.Minute
+)
 
 // ClusterKinds are the kinds whose live resources a direct upgrade patches
 // when they carry the version label.
@@ -171,6 +181,32 @@ func (a *Applier) Apply(ctx context.Context, ap *Applying) ([]string, error) {
 		done = append(done, obj.GetKind()+" "+obj.GetName())
 	}
 	return done, nil
+}
+
+// Schedule asks the upgrade-schedule-operator to upgrade the previewed
+// cluster at the given time, by annotating its Cluster; nothing else
+// changes now.
+func (a *Applier) Schedule(ctx context.Context, ap *Applying, at time.Time) error {
+	if ap.Plan.Status != StatusUpgrade {
+		return nil
+	}
+	now := time.Now
+	if a.Now != nil {
+		now = a.Now
+	}
+	if earliest := now().Add(ScheduleLead); at.Before(earliest) {
+		return invalidf("--at %s is too soon: the upgrade-schedule-operator needs at least %v, so the earliest is %s", at.UTC().Format(time.RFC822), ScheduleLead, earliest.UTC().Format(time.RFC822))
+	}
+	for _, obj := range ap.objects {
+		if obj.GetKind() != "Cluster" {
+			continue
+		}
+		return a.Cluster.Annotate(ctx, obj, map[string]string{
+			ScheduleReleaseAnnotation: ap.Plan.To,
+			ScheduleTimeAnnotation:    at.UTC().Format(time.RFC822),
+		})
+	}
+	return invalidf("cluster %s has no labelled Cluster resource to schedule on", ap.Plan.ID())
 }
 
 // versionAsWritten writes to with a leading v when current has one.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -21,6 +22,7 @@ import (
 // management cluster, after the same preview a plan shows.
 func (a *app) applyCommand() *cobra.Command {
 	var kubeconfig, kubeContext, namespace, cluster, to, releasesDir, provider, label string
+	var at string
 	var yes, force bool
 	cmd := &cobra.Command{
 		Use:   "apply --kubeconfig FILE -n NAMESPACE --cluster NAME --to VERSION [--yes]",
@@ -40,6 +42,13 @@ reported, not overwritten. When Flux manages the cluster from git, prefer
 			}
 			if cluster == "" || to == "" {
 				return usageErrorf("--cluster and --to are required, e.g. --cluster peu01 --to v31.0.0")
+			}
+			var when time.Time
+			if at != "" {
+				var err error
+				if when, err = parseAt(at); err != nil {
+					return err
+				}
 			}
 			ctx := cmd.Context()
 			mc, err := connect(kubeconfig, kubeContext)
@@ -67,8 +76,12 @@ reported, not overwritten. When Flux manages the cluster from git, prefer
 			if preview.Plan.Status != bot.StatusUpgrade {
 				return nil
 			}
+			question := fmt.Sprintf("Patch the release label of %s on %s to v%s?", preview.Plan.ID(), mc.host, preview.Plan.To)
+			if at != "" {
+				question = fmt.Sprintf("Schedule the upgrade of %s to v%s at %s?", preview.Plan.ID(), preview.Plan.To, when.UTC().Format(time.RFC822))
+			}
 			if !yes {
-				ok, err := confirm(cmd.InOrStdin(), out, fmt.Sprintf("Patch the release label of %s on %s to v%s?", preview.Plan.ID(), mc.host, preview.Plan.To))
+				ok, err := confirm(cmd.InOrStdin(), out, question)
 				if err != nil {
 					return err
 				}
@@ -76,6 +89,13 @@ reported, not overwritten. When Flux manages the cluster from git, prefer
 					fmt.Fprintln(out, "Nothing was changed.")
 					return nil
 				}
+			}
+			if at != "" {
+				if err := ap.Schedule(ctx, preview, when); err != nil {
+					return err
+				}
+				fmt.Fprintf(out, "Cluster %s is scheduled to upgrade to v%s at %s.\n", preview.Plan.ID(), preview.Plan.To, when.UTC().Format(time.RFC822))
+				return nil
 			}
 			done, err := ap.Apply(ctx, preview)
 			for _, d := range done {
@@ -97,9 +117,20 @@ reported, not overwritten. When Flux manages the cluster from git, prefer
 	f.StringVar(&releasesDir, "releases", "", "a releases directory; the management cluster's releases when empty")
 	f.StringVar(&provider, "provider", "", "the release provider when the cluster has no Release resources (default capa)")
 	f.StringVar(&label, "label", render.DefaultVersionLabel, "the label that holds a cluster's release version")
+	f.StringVar(&at, "at", "", `schedule the upgrade instead, e.g. "2026-12-01 02:00" (UTC unless a zone is given; at least 16 minutes ahead): annotates the Cluster for the upgrade-schedule-operator`)
 	f.BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
 	f.BoolVar(&force, "force", false, "allow a downgrade or a skipped major version")
 	return cmd
+}
+
+// parseAt reads --at: "2026-12-01 02:00" (UTC), RFC 3339, or RFC 822.
+func parseAt(s string) (time.Time, error) {
+	for _, layout := range []string{"2006-01-02 15:04", "2006-01-02T15:04", "2006-01-02 15:04 MST", time.RFC3339, time.RFC822, time.RFC822Z} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, usageErrorf("--at %q: write the time as 2026-12-01 02:00 (UTC) or 2026-12-01T02:00:00+01:00", s)
 }
 
 // confirm asks a yes/no question on a terminal; elsewhere it refuses,

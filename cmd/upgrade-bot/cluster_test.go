@@ -82,7 +82,7 @@ func startManagementCluster(t *testing.T) (*kube.Env, context.Context) {
 		}
 	}
 	dir := filepath.Join(releasesDir, "capa")
-	for _, v := range []string{"30.1.0", "31.0.0"} {
+	for _, v := range []string{"30.1.0", "31.0.0", "31.1.0"} {
 		rel := readYAML(t, filepath.Join(dir, "v"+v, "release.yaml"))
 		rel.SetName("aws-" + v)
 		if err := c.Create(ctx, rel); err != nil {
@@ -188,5 +188,28 @@ func TestApplyPatchesTheLabel(t *testing.T) {
 	code, _, _ = runCLI(t, append(base, "--yes")...)
 	if code != 0 {
 		t.Errorf("apply to the release the cluster is on: exit %d, want 0 (nothing to do)", code)
+	}
+
+	// --at schedules instead: the Cluster gets the upgrade-schedule-operator
+	// annotations, the label stays.
+	next := []string{"apply", "--kubeconfig", env.Kubeconfig, "-n", "org-acme", "--cluster", "pe2e01", "--to", "v31.1.0", "--yes"}
+	code, _, stderr = runCLI(t, append(next, "--at", time.Now().Add(5*time.Minute).UTC().Format("2006-01-02 15:04"))...)
+	if code != exitInput || !strings.Contains(stderr, "too soon") {
+		t.Errorf("--at in 5 minutes: exit %d, %q; want a refusal", code, stderr)
+	}
+	at := time.Now().Add(2 * time.Hour).UTC().Truncate(time.Minute)
+	code, out, stderr = runCLI(t, append(next, "--at", at.Format("2006-01-02 15:04"))...)
+	if code != 0 || !strings.Contains(out, "scheduled to upgrade to v31.1.0") {
+		t.Fatalf("apply --at: exit %d, %s%s", code, out, stderr)
+	}
+	cl := &unstructured.Unstructured{}
+	cl.SetAPIVersion("cluster.x-k8s.io/v1beta2")
+	cl.SetKind("Cluster")
+	if err := c.Get(ctx, client.ObjectKey{Namespace: "org-acme", Name: "pe2e01"}, cl); err != nil {
+		t.Fatal(err)
+	}
+	ann := cl.GetAnnotations()
+	if ann["alpha.giantswarm.io/update-schedule-target-release"] != "31.1.0" || ann["alpha.giantswarm.io/update-schedule-target-time"] != at.Format(time.RFC822) || cl.GetLabels()["release.giantswarm.io/version"] != "31.0.0" {
+		t.Errorf("after apply --at: annotations %v, label %q", ann, cl.GetLabels()["release.giantswarm.io/version"])
 	}
 }

@@ -238,3 +238,21 @@ func isTestFailure(err error) bool {
 	}
 	return strings.Contains(text, "testing value") || strings.Contains(text, "test failed")
 }
+
+// Annotate sets annotations on the live obj with a merge patch.
+func (r *Renderer) Annotate(ctx context.Context, obj *unstructured.Unstructured, annotations map[string]string) error {
+	gvk := obj.GroupVersionKind()
+	mapping, err := r.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil {
+		return fmt.Errorf("the management cluster does not serve %s (%s): %w", gvk.Kind, gvk.GroupVersion(), err)
+	}
+	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": annotations}})
+	if err != nil {
+		return err
+	}
+	_, err = r.client.Resource(mapping.Resource).Namespace(obj.GetNamespace()).Patch(ctx, obj.GetName(), types.MergePatchType, patch, metav1.PatchOptions{FieldManager: FieldManager})
+	if err != nil {
+		return r.explain(obj, err)
+	}
+	return nil
+}
