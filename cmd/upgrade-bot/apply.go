@@ -25,7 +25,7 @@ func (a *app) applyCommand() *cobra.Command {
 	var at string
 	var yes, force bool
 	cmd := &cobra.Command{
-		Use:   "apply --kubeconfig FILE -n NAMESPACE --cluster NAME --to VERSION [--yes]",
+		Use:   "apply [--kubeconfig FILE] -n NAMESPACE --cluster NAME --to VERSION [--at TIME] [--yes]",
 		Short: "Upgrade a cluster by patching its release label on the management cluster, after showing the rendered diff",
 		Long: `apply is the old way of upgrading: it patches the release label of the
 cluster's resources on the management cluster directly. It first renders the
@@ -37,9 +37,6 @@ reported, not overwritten. When Flux manages the cluster from git, prefer
 		Example: `  upgrade-bot apply --kubeconfig ~/.kube/mc.yaml -n org-acme --cluster peu01 --to v31.0.0`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if kubeconfig == "" {
-				return usageErrorf("--kubeconfig is required: the management cluster to patch")
-			}
 			if cluster == "" || to == "" {
 				return usageErrorf("--cluster and --to are required, e.g. --cluster peu01 --to v31.0.0")
 			}
@@ -64,6 +61,9 @@ reported, not overwritten. When Flux manages the cluster from git, prefer
 				return fmt.Errorf("reading the releases of %s: %w", mc.host, err)
 			}
 			ap := &bot.Applier{Cluster: dryrun.New(mc.client, mc.mapper, 8), Catalog: catalog, Label: label}
+			if namespace == "" {
+				namespace = mc.namespace
+			}
 			preview, err := ap.Preview(ctx, namespace, cluster, to, force)
 			if err != nil {
 				return err
@@ -109,9 +109,9 @@ reported, not overwritten. When Flux manages the cluster from git, prefer
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&kubeconfig, "kubeconfig", "", "the management cluster's kubeconfig")
+	f.StringVar(&kubeconfig, "kubeconfig", "", "the management cluster's kubeconfig ($KUBECONFIG or ~/.kube/config when empty, as kubectl)")
 	f.StringVar(&kubeContext, "context", "", "the kubeconfig context")
-	f.StringVarP(&namespace, "namespace", "n", "default", "the cluster's namespace (its organization)")
+	f.StringVarP(&namespace, "namespace", "n", "", "the cluster's namespace (its organization); the context's namespace when empty")
 	f.StringVar(&cluster, "cluster", "", "the cluster's name")
 	f.StringVar(&to, "to", "", "the target release, e.g. v31.0.0")
 	f.StringVar(&releasesDir, "releases", "", "a releases directory; the management cluster's releases when empty")

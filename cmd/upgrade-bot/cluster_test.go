@@ -139,7 +139,10 @@ func TestApplyPatchesTheLabel(t *testing.T) {
 			t.Fatalf("creating %s: %v", obj.GetKind(), err)
 		}
 	}
-	base := []string{"apply", "--kubeconfig", env.Kubeconfig, "-n", "org-acme", "--cluster", "pe2e01", "--to", "v31.0.0"}
+	// As kubectl does, apply finds the management cluster through
+	// $KUBECONFIG when --kubeconfig is not given.
+	t.Setenv("KUBECONFIG", env.Kubeconfig)
+	base := []string{"apply", "-n", "org-acme", "--cluster", "pe2e01", "--to", "v31.0.0"}
 
 	code, stdout, stderr := runCLI(t, base...)
 	if code != exitInput || !strings.Contains(stderr, "--yes") {

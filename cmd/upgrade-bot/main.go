@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -49,8 +50,13 @@ type app struct {
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	a := &app{stdout: stdout, stderr: stderr}
+	use := "upgrade-bot"
+	// Installed as kubectl-upgrade_bot, kubectl runs it as `kubectl upgrade-bot`.
+	if strings.HasPrefix(filepath.Base(os.Args[0]), "kubectl-") {
+		use = "kubectl upgrade-bot"
+	}
 	root := &cobra.Command{
-		Use:   "upgrade-bot",
+		Use:   use,
 		Short: "Propose, preview and land release upgrades of Cluster API clusters managed with GitOps",
 		Long: `upgrade-bot bumps a workload cluster's release version where the GitOps
 repository writes it, renders what the upgrade changes in every cluster

@@ -111,19 +111,29 @@ func (a *app) plan(ctx context.Context, o *planOptions, mode bot.Mode) (*bot.Pla
 
 // managementCluster is a connection to the management cluster.
 type managementCluster struct {
-	host   string
-	client dynamic.Interface
-	mapper *restmapper.DeferredDiscoveryRESTMapper
+	host string
+	// namespace is the kubeconfig context's namespace, "default" when unset.
+	namespace string
+	client    dynamic.Interface
+	mapper    *restmapper.DeferredDiscoveryRESTMapper
 }
 
 // connect reaches the management cluster of a kubeconfig.
+// Without kubeconfig it follows kubectl: $KUBECONFIG, then ~/.kube/config.
 func connect(kubeconfig, kubeContext string) (*managementCluster, error) {
-	loader := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
-		&clientcmd.ClientConfigLoadingRules{ExplicitPath: kubeconfig},
-		&clientcmd.ConfigOverrides{CurrentContext: kubeContext})
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = kubeconfig
+	loader := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: kubeContext})
 	cfg, err := loader.ClientConfig()
 	if err != nil {
+		if kubeconfig == "" {
+			return nil, usageErrorf("no management cluster: %v; pass --kubeconfig or set KUBECONFIG", err)
+		}
 		return nil, usageErrorf("--kubeconfig %s: %v", kubeconfig, err)
+	}
+	namespace, _, err := loader.Namespace()
+	if err != nil || namespace == "" {
+		namespace = "default"
 	}
 	// Bounded but not slow: a plan of many clusters sends two dry-runs per
 	// resource.
@@ -136,7 +146,7 @@ func connect(kubeconfig, kubeContext string) (*managementCluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connecting to %s: %w", cfg.Host, err)
 	}
-	return &managementCluster{host: cfg.Host, client: client, mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disco))}, nil
+	return &managementCluster{host: cfg.Host, namespace: namespace, client: client, mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disco))}, nil
 }
 
 // progress reports planning progress on a terminal, for runs of many
