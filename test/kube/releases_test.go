@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -123,4 +124,84 @@ func readYAML(t *testing.T, path string) *unstructured.Unstructured {
 		t.Fatalf("%s: %v", path, err)
 	}
 	return obj
+}
+
+// TestWatchNewReleases: releases already on the cluster are not new; a
+// Release resource created later is reported once, and so is the first
+// ConfigMap of a version that has no Release resource.
+func TestWatchNewReleases(t *testing.T) {
+	env := Start(t)
+	ctx := Context(t, time.Minute)
+	c := env.Client
+	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: releases.Namespace}}); err != nil {
+		t.Fatal(err)
+	}
+	release := func(name string) *unstructured.Unstructured {
+		u := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "release.giantswarm.io/v1alpha1", "kind": "Release",
+			"metadata": map[string]any{"name": name},
+			"spec":     map[string]any{"state": "active", "date": "2026-11-01T00:00:00Z"},
+		}}
+		return u
+	}
+	configMap := func(name, version string) *corev1.ConfigMap {
+		return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: releases.Namespace, Labels: map[string]string{releases.VersionLabel: version}}, Data: map[string]string{"patch": "metadata: {}\n"}}
+	}
+	if err := c.Create(ctx, release("aws-31.0.0")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Create(ctx, configMap("cluster-31-0-0", "31.0.0")); err != nil {
+		t.Fatal(err)
+	}
+
+	dyn, err := dynamic.NewForConfig(env.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := releases.NewWatcher(dyn, "capa")
+	got := make(chan releases.NewRelease, 10)
+	watchCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- w.Run(watchCtx, func(r releases.NewRelease) { got <- r }) }()
+	select {
+	case <-w.Ready():
+	case <-ctx.Done():
+		t.Fatal("the watch never synced")
+	}
+
+	if err := c.Create(ctx, release("aws-31.1.0")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Create(ctx, configMap("cluster-31-1-0", "31.1.0")); err != nil { // same release: not new again
+		t.Fatal(err)
+	}
+	if err := c.Create(ctx, configMap("cluster-32-0-0", "32.0.0")); err != nil { // no Release resource
+		t.Fatal(err)
+	}
+	var seen []string
+	timeout := time.After(20 * time.Second)
+	for len(seen) < 2 {
+		select {
+		case r := <-got:
+			seen = append(seen, r.Provider+"/"+r.Version)
+			if r.Source == "" {
+				t.Errorf("%s/%s reported without its source", r.Provider, r.Version)
+			}
+		case <-timeout:
+			t.Fatalf("new releases reported: %v; want capa/31.1.0 and capa/32.0.0", seen)
+		}
+	}
+	select {
+	case r := <-got:
+		t.Errorf("a release was reported twice or an old one as new: %+v (already: %v)", r, seen)
+	case <-time.After(time.Second):
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Errorf("Run: %v", err)
+	}
+	slices.Sort(seen)
+	if want := []string{"capa/31.1.0", "capa/32.0.0"}; !slices.Equal(seen, want) {
+		t.Errorf("reported %q, want %q", seen, want)
+	}
 }
