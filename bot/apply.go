@@ -113,37 +113,21 @@ func (a *Applier) Preview(ctx context.Context, namespace, name, target string, f
 	if err != nil {
 		return nil, invalidf("cluster %s is on %q, which is not a release version: %w", cp.ID(), current, err)
 	}
-	cp.From = from.String()
 	if cp.Provider == "" {
 		return nil, invalidf("cannot tell the release provider of cluster %s from its infrastructure kind", cp.ID())
-	}
-	toRel, err := a.Catalog.Get(cp.Provider, to.String())
-	if err != nil {
-		return nil, invalid(err)
-	}
-	fromRel, err := a.Catalog.Get(cp.Provider, from.String())
-	if err != nil {
-		fromRel = &releases.Release{Provider: cp.Provider, Version: from}
-	}
-	cp.FromRelease, cp.ToRelease = fromRel, toRel
-	if from.Equal(to) {
-		cp.Status = StatusCurrent
-		return &Applying{Plan: cp}, nil
 	}
 	now := time.Now
 	if a.Now != nil {
 		now = a.Now
 	}
-	warnings, err := releases.CheckUpgrade(a.Catalog, fromRel, toRel, now())
+	onTarget, err := checkPath(a.Catalog, cp, from, to, force, now(), releases.Compare)
 	if err != nil {
-		if !force {
-			return nil, invalidf("%w (to upgrade anyway, force it with --force)", err)
-		}
-		cp.Warnings = append(cp.Warnings, "forced: "+err.Error())
+		return nil, err
 	}
-	cp.Warnings = append(cp.Warnings, warnings...)
+	if onTarget {
+		return &Applying{Plan: cp}, nil
+	}
 	cp.Warnings = append(cp.Warnings, "this patches the management cluster directly: if Flux applies this cluster from git, it sets the label back to v"+cp.From+" at its next reconciliation unless the repository is changed too (upgrade-bot propose)")
-	cp.Release = releases.Compare(fromRel, toRel)
 	for _, obj := range labelled {
 		after, err := a.Cluster.PatchLabel(ctx, obj, label, current, versionAsWritten(current, to.String()), true)
 		if err != nil {

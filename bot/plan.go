@@ -328,34 +328,13 @@ func (p *Planner) planCluster(ctx context.Context, run *planRun, c *render.Clust
 	if err != nil {
 		return nil, invalidf("cluster %s is on %q, which is not a release version: %w", clusterID(c), current, err)
 	}
-	cp.From = from.String()
-
-	toRel, err := p.Catalog.Get(provider, target.String())
+	onTarget, err := checkPath(p.Catalog, cp, from, target, req.Force, p.now(), run.deltas.compare)
 	if err != nil {
-		return nil, invalid(err)
+		return nil, err
 	}
-	cp.ToRelease = toRel
-	fromRel, err := p.Catalog.Get(provider, from.String())
-	if err != nil {
-		cp.Warnings = append(cp.Warnings, fmt.Sprintf("the current release v%s is not in the %s catalog: \"before\" is rendered without its ConfigMaps and the release changes cannot be listed", from, provider))
-		fromRel = &releases.Release{Provider: provider, Version: from}
-	} else {
-		cp.FromRelease = fromRel
-	}
-
-	if from.Equal(target) {
-		cp.Status = StatusCurrent
+	if onTarget {
 		return cp, nil
 	}
-	warnings, err := releases.CheckUpgrade(p.Catalog, fromRel, toRel, p.now())
-	if err != nil {
-		if !req.Force {
-			return nil, invalidf("%w (to upgrade anyway, force it with --force)", err)
-		}
-		cp.Warnings = append(cp.Warnings, "forced: "+err.Error())
-	}
-	cp.Warnings = append(cp.Warnings, warnings...)
-	cp.Release = run.deltas.compare(fromRel, toRel)
 
 	cp.Changes, err = render.Bump(repo, locs, target.String())
 	if err != nil {
@@ -382,6 +361,41 @@ func (p *Planner) planCluster(ctx context.Context, run *planRun, c *render.Clust
 	}
 	cp.Status = StatusUpgrade
 	return cp, nil
+}
+
+// checkPath looks up the releases of an upgrade of cp (whose Provider is
+// set) from → to and checks the path between them, recording on cp what a
+// reviewer must know; compare lists the release changes. It reports whether
+// the cluster is already on the target (cp.Status is then StatusCurrent).
+// Plans and direct applies share it, so both refuse and warn alike.
+func checkPath(catalog *releases.Catalog, cp *ClusterPlan, from, to *semver.Version, force bool, now time.Time, compare func(from, to *releases.Release) []releases.Change) (onTarget bool, err error) {
+	cp.From, cp.To = from.String(), to.String()
+	toRel, err := catalog.Get(cp.Provider, to.String())
+	if err != nil {
+		return false, invalid(err)
+	}
+	cp.ToRelease = toRel
+	fromRel, err := catalog.Get(cp.Provider, from.String())
+	if err != nil {
+		cp.Warnings = append(cp.Warnings, fmt.Sprintf("the current release v%s is not in the %s catalog: \"before\" is rendered without its ConfigMaps and the release changes cannot be listed", from, cp.Provider))
+		fromRel = &releases.Release{Provider: cp.Provider, Version: from}
+	} else {
+		cp.FromRelease = fromRel
+	}
+	if from.Equal(to) {
+		cp.Status = StatusCurrent
+		return true, nil
+	}
+	warnings, err := releases.CheckUpgrade(catalog, fromRel, toRel, now)
+	if err != nil {
+		if !force {
+			return false, invalidf("%w (to upgrade anyway, force it with --force)", err)
+		}
+		cp.Warnings = append(cp.Warnings, "forced: "+err.Error())
+	}
+	cp.Warnings = append(cp.Warnings, warnings...)
+	cp.Release = compare(fromRel, toRel)
+	return false, nil
 }
 
 // checkBumped makes sure that every resource of the rebuilt cluster that
