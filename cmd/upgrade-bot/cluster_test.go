@@ -9,13 +9,7 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/discovery/cached/memory"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/restmapper"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -55,69 +49,16 @@ func TestPlanThroughManagementCluster(t *testing.T) {
 	}
 }
 
-func readYAML(t *testing.T, path string) *unstructured.Unstructured {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	obj := &unstructured.Unstructured{}
-	if err := yaml.Unmarshal(b, &obj.Object); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return obj
-}
-
 // startManagementCluster starts the API server and Kyverno with the example
-// releases v30.1.0 and v31.0.0 installed as a management cluster holds them
-// (Release resources, labelled ConfigMaps) and the shipped policy.
+// releases v30.1.0, v31.0.0 and v31.1.0 installed as a management cluster
+// holds them (Release resources, labelled ConfigMaps) and the shipped policy.
 func startManagementCluster(t *testing.T) (*kube.Env, context.Context) {
 	t.Helper()
 	env := kube.StartWithKyverno(t)
 	ctx := kube.Context(t, 3*time.Minute)
-	c := env.Client
-	for _, ns := range []string{"giantswarm", "org-acme"} {
-		if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	dir := filepath.Join(releasesDir, "capa")
-	for _, v := range []string{"30.1.0", "31.0.0", "31.1.0"} {
-		rel := readYAML(t, filepath.Join(dir, "v"+v, "release.yaml"))
-		rel.SetName("aws-" + v)
-		if err := c.Create(ctx, rel); err != nil {
-			t.Fatal(err)
-		}
-		files, _ := filepath.Glob(filepath.Join(dir, "v"+v, "base", "*.yaml"))
-		for _, f := range files {
-			if err := c.Create(ctx, readYAML(t, f)); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	if err := env.CreatePolicy(ctx, readYAML(t, "../../deploy/kyverno/clusterpolicy.yaml")); err != nil {
-		t.Fatal(err)
-	}
-
-	// Kyverno updates its webhooks shortly after the policy is ready: wait
-	// until a labelled resource is mutated.
-	for {
-		probe := &unstructured.Unstructured{Object: map[string]any{
-			"apiVersion": "infrastructure.cluster.x-k8s.io/v1beta2", "kind": "AWSCluster",
-			"metadata": map[string]any{"name": "probe", "namespace": "org-acme", "labels": map[string]any{"release.giantswarm.io/version": "31.0.0"}},
-			"spec":     map[string]any{"region": "eu-west-1"},
-		}}
-		if err := c.Create(ctx, probe, client.DryRunAll); err != nil {
-			t.Fatal(err)
-		}
-		if len(probe.GetAnnotations()) > 0 {
-			return env, ctx
-		}
-		if ctx.Err() != nil {
-			t.Fatal("Kyverno never mutated a labelled resource")
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
+	env.InstallExampleReleases(ctx, t, "30.1.0", "31.0.0", "31.1.0")
+	env.InstallPolicy(ctx, t, "31.0.0")
+	return env, ctx
 }
 
 // TestApplyPatchesTheLabel is the old workflow: apply shows the diff and
@@ -173,15 +114,8 @@ func TestApplyPatchesTheLabel(t *testing.T) {
 	}
 
 	// The label is 31.0.0 now: a patch expecting 30.1.0 is a conflict.
-	dyn, err := dynamic.NewForConfig(env.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	disco, err := discovery.NewDiscoveryClientForConfig(env.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := dryrun.New(dyn, restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disco)), 1)
+	dyn, mapper := env.Dynamic(t)
+	r := dryrun.New(dyn, mapper, 1)
 	_, err = r.PatchLabel(ctx, aws, "release.giantswarm.io/version", "30.1.0", "31.1.0", false)
 	var conflict *dryrun.ConflictError
 	if !errors.As(err, &conflict) {

@@ -3,7 +3,6 @@ package kube
 import (
 	"bytes"
 	"context"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -13,8 +12,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/client-go/dynamic"
-	"sigs.k8s.io/yaml"
 
 	"github.com/upgrade-bot/upgrade-bot/bot"
 	"github.com/upgrade-bot/upgrade-bot/releases"
@@ -38,7 +35,7 @@ func TestReleasesFromTheManagementCluster(t *testing.T) {
 	}
 	dir := filepath.Join(root, "examples", "releases", "capa")
 	for _, v := range []string{"v30.1.0", "v31.0.0"} {
-		rel := readYAML(t, filepath.Join(dir, v, "release.yaml"))
+		rel := ReadObject(t, filepath.Join(dir, v, "release.yaml"))
 		rel.SetName("aws-" + strings.TrimPrefix(v, "v")) // as Giant Swarm names them
 		if err := c.Create(ctx, rel); err != nil {
 			t.Fatalf("creating Release %s: %v", v, err)
@@ -52,7 +49,7 @@ func TestReleasesFromTheManagementCluster(t *testing.T) {
 			t.Fatalf("no ConfigMaps for %s: %v", v, err)
 		}
 		for _, f := range files {
-			if err := c.Create(ctx, readYAML(t, f)); err != nil {
+			if err := c.Create(ctx, ReadObject(t, f)); err != nil {
 				t.Fatalf("creating %s: %v", f, err)
 			}
 		}
@@ -62,10 +59,7 @@ func TestReleasesFromTheManagementCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	dyn, err := dynamic.NewForConfig(env.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dyn, _ := env.Dynamic(t)
 	fromCluster, err := releases.FromCluster(ctx, dyn, "capa")
 	if err != nil {
 		t.Fatal(err)
@@ -113,19 +107,6 @@ func TestReleasesFromTheManagementCluster(t *testing.T) {
 	}
 }
 
-func readYAML(t *testing.T, path string) *unstructured.Unstructured {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	obj := &unstructured.Unstructured{}
-	if err := yaml.Unmarshal(b, &obj.Object); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return obj
-}
-
 // TestWatchNewReleases: releases already on the cluster are not new; a
 // Release resource created later is reported once, and so is the first
 // ConfigMap of a version that has no Release resource.
@@ -154,10 +135,7 @@ func TestWatchNewReleases(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	dyn, err := dynamic.NewForConfig(env.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dyn, _ := env.Dynamic(t)
 	w := releases.NewWatcher(dyn, "capa")
 	got := make(chan releases.NewRelease, 10)
 	watchCtx, stop := context.WithCancel(ctx)
