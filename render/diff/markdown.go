@@ -224,3 +224,63 @@ func Text(rs []Resource) string {
 	}
 	return b.String()
 }
+
+// MarkdownPages is Markdown split into pages of at most maxBytes each, for
+// forges that limit a comment's size: nothing is left out, the diffs are
+// spread over as many pages as they need. The first page holds the table
+// and the diffs that fit after it; the later pages hold the rest, in order.
+// A single diff longer than a page is shortened to fit, saying how many
+// lines were left out. When not even the table fits in a page, the result
+// is the one page Markdown makes with that limit.
+func MarkdownPages(rs []Resource, maxBytes int) []string {
+	whole := Markdown(rs, MarkdownOptions{})
+	if maxBytes <= 0 || len(whole) <= maxBytes {
+		return []string{whole}
+	}
+	var changed, unchanged []Resource
+	for _, r := range rs {
+		if r.Status == StatusUnchanged {
+			unchanged = append(unchanged, r)
+		} else {
+			changed = append(changed, r)
+		}
+	}
+	rows := make([]string, len(changed))
+	sections := make([]string, len(changed))
+	for i, r := range changed {
+		rows[i] = tableRow(r)
+		sections[i] = section(r)
+		if len(sections[i]) > maxBytes {
+			sections[i] = shortSection(r, maxBytes)
+		}
+	}
+	head := compose(rows, nil, unchangedLine(unchanged), len(changed), 0)
+	if len(head) > maxBytes {
+		return []string{Markdown(rs, MarkdownOptions{MaxBytes: maxBytes})}
+	}
+	var pages []string
+	page := strings.Builder{}
+	page.WriteString(head)
+	for _, s := range sections {
+		if page.Len()+len(s) > maxBytes {
+			pages = append(pages, page.String())
+			page.Reset()
+		}
+		page.WriteString(s)
+	}
+	return append(pages, page.String())
+}
+
+// shortSection is a resource's folded diff cut to at most maxBytes, whole
+// lines only, saying how many lines were left out.
+func shortSection(r Resource, maxBytes int) string {
+	lines := strings.SplitAfter(r.Unified, "\n")
+	for keep := len(lines) - 1; keep >= 0; keep-- {
+		short := r
+		short.Unified = strings.Join(lines[:keep], "") + fmt.Sprintf("… %d more lines left out to fit the comment size limit; run `upgrade-bot plan` to see them\n", len(lines)-keep)
+		if s := section(short); len(s) <= maxBytes {
+			return s
+		}
+	}
+	return cut(section(r), maxBytes)
+}

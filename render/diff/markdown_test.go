@@ -2,6 +2,7 @@ package diff
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -171,5 +172,53 @@ func TestMarkdownEscapes(t *testing.T) {
 	}
 	if !strings.Contains(got, "<summary>Weird|Kind ns/&lt;b&gt;x&lt;/b&gt; — 5 fields changed</summary>") {
 		t.Errorf("summary not escaped:\n%s", got)
+	}
+}
+
+func TestMarkdownPages(t *testing.T) {
+	t.Parallel()
+	var rs []Resource
+	for i := range 12 {
+		var b strings.Builder
+		for j := range 40 + i*10 {
+			fmt.Fprintf(&b, "-  replicas: %d\n+  replicas: %d\n", j, j+1)
+		}
+		rs = append(rs, Resource{Kind: "MachinePool", Namespace: "org-a", Name: fmt.Sprintf("pool-%02d", i), Status: StatusChanged,
+			Changes: []FieldChange{{Path: "spec.replicas"}}, Unified: "@@ -1 +1 @@\n" + b.String()})
+	}
+	rs = append(rs, Resource{Kind: "Cluster", Namespace: "org-a", Name: "c", Status: StatusUnchanged})
+	whole := Markdown(rs, MarkdownOptions{})
+
+	for _, limit := range []int{0, len(whole), len(whole) - 1, 8000, 3000} {
+		pages := MarkdownPages(rs, limit)
+		if limit == 0 || limit >= len(whole) {
+			if len(pages) != 1 || pages[0] != whole {
+				t.Errorf("limit %d: got %d pages, want the whole comment as one", limit, len(pages))
+			}
+			continue
+		}
+		if len(pages) < 2 {
+			t.Errorf("limit %d: got %d page, want it split", limit, len(pages))
+		}
+		for i, p := range pages {
+			if len(p) > limit {
+				t.Errorf("limit %d: page %d has %d bytes", limit, i+1, len(p))
+			}
+			if strings.Count(p, "<details>") != strings.Count(p, "</details>") {
+				t.Errorf("limit %d: page %d splits a folded diff", limit, i+1)
+			}
+		}
+		joined := strings.Join(pages, "")
+		for _, r := range rs[:12] {
+			if !strings.Contains(joined, "<summary>"+r.ID()) {
+				t.Errorf("limit %d: the diff of %s is on no page", limit, r.ID())
+			}
+		}
+		if limit >= 8000 && joined != whole {
+			t.Errorf("limit %d: the pages put together differ from the whole comment", limit)
+		}
+		if limit == 3000 && !strings.Contains(joined, "more lines left out") {
+			t.Errorf("limit %d: no diff was shortened, though some are longer than a page", limit)
+		}
 	}
 }
