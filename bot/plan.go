@@ -252,7 +252,7 @@ func selectClusters(repo *render.Repository, req Request) ([]*render.Cluster, er
 			for _, c := range repo.Clusters {
 				names = append(names, clusterID(c))
 			}
-			return nil, invalidf("the repository has %d clusters; name one with --cluster (or use --all): %s", len(names), summarizeList(names, 10))
+			return nil, invalid(&AmbiguousClusterError{Names: names})
 		}
 	}
 	seen := map[*render.Cluster]bool{}
@@ -268,6 +268,16 @@ func selectClusters(repo *render.Repository, req Request) ([]*render.Cluster, er
 		}
 	}
 	return out, nil
+}
+
+// AmbiguousClusterError is a request that names no cluster for a
+// repository with several.
+type AmbiguousClusterError struct {
+	Names []string
+}
+
+func (e *AmbiguousClusterError) Error() string {
+	return fmt.Sprintf("the repository has %d clusters; name one with --cluster (or use --all): %s", len(e.Names), summarizeList(e.Names, 10))
 }
 
 func problemsHint(repo *render.Repository) string {

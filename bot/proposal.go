@@ -106,8 +106,39 @@ func orDash(s string) string {
 }
 
 // DiffComment is the comment holding the rendered diff of a cluster's
-// upgrade; it stays within CommentLimit.
+// upgrade; it stays within CommentLimit, leaving diffs out if need be.
 func DiffComment(c *ClusterPlan) string {
+	head := diffHead(c)
+	return head + diff.Markdown(c.Resources, diff.MarkdownOptions{MaxBytes: CommentLimit - len(head) - len(diffFooter)}) + diffFooter
+}
+
+// DiffComments is the rendered diff of a cluster's upgrade as comments of
+// at most limit bytes each, minus reserve for what the caller adds (a
+// marker): one comment when it fits, numbered parts when it does not, with
+// nothing left out.
+func DiffComments(c *ClusterPlan, limit, reserve int) []string {
+	head := diffHead(c)
+	const partHead = "### Rendered change of %s: v%s → v%s (part %d of %d)\n\n"
+	budget := limit - reserve - len(head) - len(diffFooter) - len(partHead) - len(c.ID()) - 64
+	pages := diff.MarkdownPages(c.Resources, budget)
+	if len(pages) == 1 {
+		return []string{head + pages[0] + diffFooter}
+	}
+	out := make([]string, len(pages))
+	for i, p := range pages {
+		h := fmt.Sprintf(partHead, c.ID(), c.From, c.To, i+1, len(pages))
+		if i == 0 {
+			h = strings.Replace(head, "\n\n", fmt.Sprintf(" (part 1 of %d)\n\n", len(pages)), 1)
+		}
+		out[i] = h + p + diffFooter
+	}
+	return out
+}
+
+const diffFooter = "\n<sub>Rendered by upgrade-bot: each resource under its current release and under the target release, with the release's ConfigMaps applied as the management cluster's Kyverno policy applies them.</sub>\n"
+
+// diffHead is the title of a diff comment and the git change, folded.
+func diffHead(c *ClusterPlan) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "### Rendered change of %s: v%s → v%s\n\n", c.ID(), c.From, c.To)
 	if len(c.Files) > 0 {
@@ -119,9 +150,6 @@ func DiffComment(c *ClusterPlan) string {
 		}
 		b.WriteString("</details>\n\n")
 	}
-	head := b.String()
-	b.WriteString(diff.Markdown(c.Resources, diff.MarkdownOptions{MaxBytes: CommentLimit - len(head) - 400}))
-	b.WriteString("\n<sub>Rendered by upgrade-bot: each resource under its current release and under the target release, with the release's ConfigMaps applied as the management cluster's Kyverno policy applies them.</sub>\n")
 	return b.String()
 }
 
@@ -197,12 +225,7 @@ func (p *Proposer) Propose(ctx context.Context, plan *Plan) ([]*Proposal, error)
 		if c.Status != StatusUpgrade {
 			continue
 		}
-		changes := make([]git.Change, 0, len(c.Changes))
-		for _, ch := range c.Changes {
-			changes = append(changes, git.Change{Path: path.Join(p.Dir, ch.Path), Content: ch.After})
-		}
-		msg := commitMessage(c)
-		res, err := p.Git.CommitBranch(ctx, c.Branch(), changes, msg, p.Author, now())
+		res, err := p.Commit(ctx, c, now())
 		if err != nil {
 			return out, invalid(fmt.Errorf("committing the upgrade of %s: %w", c.ID(), err))
 		}
@@ -220,6 +243,16 @@ func (p *Proposer) Propose(ctx context.Context, plan *Plan) ([]*Proposal, error)
 		out = append(out, pr)
 	}
 	return out, nil
+}
+
+// Commit commits one upgrading cluster's bump on its branch, built on the
+// repository's HEAD.
+func (p *Proposer) Commit(ctx context.Context, c *ClusterPlan, when time.Time) (git.CommitResult, error) {
+	changes := make([]git.Change, 0, len(c.Changes))
+	for _, ch := range c.Changes {
+		changes = append(changes, git.Change{Path: path.Join(p.Dir, ch.Path), Content: ch.After})
+	}
+	return p.Git.CommitBranch(ctx, c.Branch(), changes, commitMessage(c), p.Author, when)
 }
 
 func commitMessage(c *ClusterPlan) string {

@@ -70,6 +70,22 @@ func (c Credential) LogValue() slog.Value {
 // or a file:// URL; a relative path is taken from the work tree root) is
 // written in-process, without git's receive hooks.
 func (r *Repository) Push(ctx context.Context, remote, branch string, cred *Credential) error {
+	return r.push(ctx, remote, branch, cred, nil)
+}
+
+// PushReplacing pushes refs/heads/<branch> like Push, but replaces the
+// remote branch even when the push is not a fast-forward — as long as the
+// remote branch is still at commit old (a "force with lease"). The bot
+// uses it for its own branches, after checking that old is its own work.
+func (r *Repository) PushReplacing(ctx context.Context, remote, branch, old string, cred *Credential) error {
+	h := plumbing.NewHash(old)
+	if old == "" || h.IsZero() || h.String() != old {
+		return fmt.Errorf("pushing %s: %q is not the commit the remote branch is expected at", branch, old)
+	}
+	return r.push(ctx, remote, branch, cred, &h)
+}
+
+func (r *Repository) push(ctx context.Context, remote, branch string, cred *Credential, lease *plumbing.Hash) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	rem, err := r.repo.Remote(remote)
@@ -107,11 +123,15 @@ func (r *Repository) Push(ctx context.Context, remote, branch string, cred *Cred
 		if !strings.HasPrefix(rawURL, "file://") && !filepath.IsAbs(rawURL) {
 			dir = filepath.Join(r.root, rawURL) // go-git took it from the process's directory
 		}
-		pe.err = pushLocal(ctx, r.repo.Storer, dir, local)
+		pe.err = pushLocal(ctx, r.repo.Storer, dir, local, lease)
 	} else {
 		opts := &gogit.PushOptions{
 			RemoteName: remote,
 			RefSpecs:   []config.RefSpec{config.RefSpec(refName + ":" + refName)},
+		}
+		if lease != nil {
+			opts.RefSpecs = []config.RefSpec{config.RefSpec("+" + refName + ":" + refName)}
+			opts.ForceWithLease = &gogit.ForceWithLease{RefName: refName, Hash: *lease}
 		}
 		if cred != nil && (ep.Protocol == "http" || ep.Protocol == "https") {
 			opts.Auth = &githttp.BasicAuth{Username: cred.username(), Password: cred.Password}
@@ -173,7 +193,7 @@ func redactURL(raw string) string {
 
 // pushLocal updates the branch of the repository in dir to the local ref,
 // copying the objects it lacks; it allows fast-forwards only.
-func pushLocal(ctx context.Context, src storer.EncodedObjectStorer, dir string, ref *plumbing.Reference) error {
+func pushLocal(ctx context.Context, src storer.EncodedObjectStorer, dir string, ref *plumbing.Reference, lease *plumbing.Hash) error {
 	dst, err := gogit.PlainOpen(dir)
 	if errors.Is(err, gogit.ErrRepositoryNotExists) {
 		return fmt.Errorf("%s is %w", dir, ErrNotRepository)
@@ -191,6 +211,12 @@ func pushLocal(ctx context.Context, src storer.EncodedObjectStorer, dir string, 
 	case err == nil:
 		if cur.Hash() == ref.Hash() {
 			return nil
+		}
+		if lease != nil {
+			if cur.Hash() != *lease {
+				return fmt.Errorf("%w: %s is at %s, not at %s as expected", ErrNonFastForward, ref.Name(), short(cur.Hash().String()), short(lease.String()))
+			}
+			break
 		}
 		ok, err := isAncestor(src, cur.Hash(), ref.Hash())
 		if err != nil {

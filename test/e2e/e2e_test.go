@@ -1,0 +1,352 @@
+// Package e2e runs the bot end to end against the forge fakes: the real
+// forge clients, the real webhook server, real git over smart HTTP, and the
+// offline renderer on the example repository and releases.
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/upgrade-bot/upgrade-bot/bot"
+	"github.com/upgrade-bot/upgrade-bot/bot/server"
+	"github.com/upgrade-bot/upgrade-bot/releases"
+	"github.com/upgrade-bot/upgrade-bot/vcs"
+	"github.com/upgrade-bot/upgrade-bot/vcs/git"
+)
+
+const (
+	repo     = "acme/gitops"
+	botEmail = "upgrade-bot@example.com"
+	// peu02's version is written once, in its kustomization's labels.
+	peu02Kustomization = "management-clusters/mc-demo/organizations/org-acme/workload-clusters/peu02/kustomization.yaml"
+)
+
+// forge is what a scenario does on a forge fake, as people and as an
+// observer; each forge's test file implements it.
+type forge interface {
+	provider() vcs.Provider
+	// webhookRoute is the server's route name for this forge.
+	webhookRoute() string
+	setWebhook(url string)
+	// issue opens an issue as user and returns its number.
+	issue(t *testing.T, user string) int
+	// comment writes a comment as user (delivering its webhook) and
+	// returns its id and a redelivery function.
+	comment(t *testing.T, th vcs.Thread, user, body string) (int64, func() int)
+	// reactions are the reactions to a comment, "user:content".
+	reactions(t *testing.T, th vcs.Thread, id int64) []string
+	// pulls are the pull requests of the repository.
+	pulls(t *testing.T) []pull
+	// comments are the comments of a thread, oldest first.
+	comments(t *testing.T, th vcs.Thread) []comment
+	// openPull pushes files onto a new branch and opens a pull request
+	// from it as user.
+	openPull(t *testing.T, user, branch string, files map[string]string) int
+	// git runs git in the bare repository.
+	git(t *testing.T, args ...string) string
+	writes() int
+	botLogin() string
+}
+
+type pull struct {
+	Number      int
+	Head, Title string
+	Body, State string
+}
+
+type comment struct {
+	Author, Body string
+}
+
+// harness is the bot serving one forge.
+type harness struct {
+	f   forge
+	svc *bot.Service
+	url string
+}
+
+func moduleRoot(t *testing.T) string {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+// startBot starts the webhook server with a bot service on f and points
+// the forge's webhook at it; it stops with the test.
+func startBot(t *testing.T, f forge) *harness {
+	t.Helper()
+	root := moduleRoot(t)
+	catalog, err := releases.Load(t.Context(), filepath.Join(root, "examples", "releases"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	svc := &bot.Service{
+		Catalog: func() *releases.Catalog { return catalog },
+		Workdir: t.TempDir(),
+		Author:  git.Signature{Name: "upgrade-bot", Email: botEmail},
+		Repos:   []string{repo},
+		Retry:   bot.Backoff{Attempts: 4, Base: 20 * time.Millisecond, Max: 200 * time.Millisecond},
+		Log:     log,
+	}
+	srv, err := server.New(server.Options{
+		Providers: map[string]vcs.Provider{f.webhookRoute(): f.provider()},
+		Handler:   svc,
+		Logger:    log,
+		Workers:   2,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("server: %v", err)
+		}
+	})
+	h := &harness{f: f, svc: svc, url: "http://" + ln.Addr().String() + "/webhooks/" + f.webhookRoute()}
+	f.setWebhook(h.url)
+	return h
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Helper()
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// waitReaction waits until the bot has reacted to a comment with its
+// final reaction, and returns it.
+func waitReaction(t *testing.T, f forge, th vcs.Thread, id int64) string {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, r := range f.reactions(t, th, id) {
+			if r == f.botLogin()+":rocket" || r == f.botLogin()+":confused" {
+				return strings.TrimPrefix(r, f.botLogin()+":")
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("the bot did not react to comment %d within 90 s", id)
+	return ""
+}
+
+// waitComment waits until a thread has a comment by the bot containing
+// text.
+func waitComment(t *testing.T, f forge, th vcs.Thread, text string) comment {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, c := range f.comments(t, th) {
+			if c.Author == f.botLogin() && strings.Contains(c.Body, text) {
+				return c
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("no comment of the bot on %s contains %q within 90 s; the comments: %+v", th, text, f.comments(t, th))
+	return comment{}
+}
+
+func botComments(t *testing.T, f forge, th vcs.Thread) []comment {
+	var out []comment
+	for _, c := range f.comments(t, th) {
+		if c.Author == f.botLogin() {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// runScenarios runs every scenario on a forge; newForge makes a fresh
+// fake with the example repository, "alice" (write permission) and "eve"
+// (read only).
+func runScenarios(t *testing.T, newForge func(t *testing.T) forge) {
+	t.Run("upgrade command opens a pull request with the diff", func(t *testing.T) {
+		t.Parallel()
+		f := newForge(t)
+		startBot(t, f)
+		issue := vcs.Thread{Number: f.issue(t, "alice")}
+		writesBefore := f.writes()
+		id, redeliver := f.comment(t, issue, "alice", "Please upgrade.\n\n/upgrade v31.0.0 peu02\n")
+		if got := waitReaction(t, f, issue, id); got != "rocket" {
+			t.Fatalf("reaction = %s, want rocket; the replies: %+v", got, botComments(t, f, issue))
+		}
+		prs := f.pulls(t)
+		if len(prs) != 1 {
+			t.Fatalf("got %d pull requests, want 1: %+v", len(prs), prs)
+		}
+		pr := prs[0]
+		if pr.Head != "upgrade-bot/peu02/v31.0.0" || pr.Title != "Upgrade peu02 to release v31.0.0" || pr.State != "open" {
+			t.Errorf("pull request = %+v", pr)
+		}
+		if !strings.Contains(pr.Body, "by @alice") || !strings.Contains(pr.Body, "from release **v30.0.0** to **v31.0.0**") {
+			t.Errorf("pull request body does not say who asked and what changes:\n%s", pr.Body)
+		}
+		// The branch holds one commit by the bot that changes exactly the
+		// version in the kustomization.
+		log := f.git(t, "log", "--format=%ae %s", "main..upgrade-bot/peu02/v31.0.0")
+		if strings.TrimSpace(log) != botEmail+" Upgrade peu02 to release v31.0.0" {
+			t.Errorf("commits on the branch:\n%s", log)
+		}
+		d := f.git(t, "diff", "main", "upgrade-bot/peu02/v31.0.0")
+		if !strings.Contains(d, "-      release.giantswarm.io/version: 30.0.0\n+      release.giantswarm.io/version: 31.0.0") || strings.Count(d, "\n+") != 2 {
+			t.Errorf("the bump commit's diff:\n%s", d)
+		}
+		prThread := vcs.Thread{Number: pr.Number, PullRequest: true}
+		diffs := botComments(t, f, prThread)
+		if len(diffs) != 1 || !strings.Contains(diffs[0].Body, "Rendered change of org-acme/peu02: v30.0.0 → v31.0.0") || !strings.Contains(diffs[0].Body, "KubeadmControlPlane org-acme/peu02") {
+			t.Errorf("the diff comments on the pull request: %+v", diffs)
+		}
+		if replies := botComments(t, f, issue); len(replies) != 0 {
+			t.Errorf("the bot replied on the issue though all went well: %+v", replies)
+		}
+		if w := f.writes() - writesBefore; w > 3 {
+			t.Errorf("the bot made %d REST writes for one upgrade pull request, want at most 3 (pull request, diff comment, reaction)", w)
+		}
+
+		// A redelivered webhook is recognised; a second bot that restarted
+		// and forgot the delivery sees the reaction: nothing is duplicated.
+		writes := f.writes()
+		if status := redeliver(); status != 200 && status != 202 {
+			t.Errorf("redelivery answered %d", status)
+		}
+		h2 := startBot(t, f)
+		n, err := h2.svc.Scan(t.Context(), f.provider(), repo, time.Now().Add(-time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != 1 {
+			t.Errorf("the scan handled %d comments, want the one command (found handled)", n)
+		}
+		if w := f.writes() - writes; w != 0 {
+			t.Errorf("a redelivery and a scan wrote %d times, want 0", w)
+		}
+		if prs := f.pulls(t); len(prs) != 1 {
+			t.Errorf("got %d pull requests after the redelivery, want 1", len(prs))
+		}
+
+		// A newer target supersedes the pull request.
+		id2, _ := f.comment(t, issue, "alice", "/upgrade v31.1.0 peu02")
+		if got := waitReaction(t, f, issue, id2); got != "rocket" {
+			t.Fatalf("reaction = %s, want rocket; the replies: %+v", got, botComments(t, f, issue))
+		}
+		prs = f.pulls(t)
+		if len(prs) != 2 || prs[0].State != "closed" || prs[1].State != "open" || prs[1].Head != "upgrade-bot/peu02/v31.1.0" {
+			t.Fatalf("pull requests after a newer target: %+v", prs)
+		}
+		waitComment(t, f, prThread, "Superseded by")
+	})
+
+	t.Run("restart between receipt and pull request", func(t *testing.T) {
+		t.Parallel()
+		f := newForge(t)
+		// The command arrives while no bot listens.
+		f.setWebhook("http://127.0.0.1:1/webhooks/nowhere")
+		issue := vcs.Thread{Number: f.issue(t, "alice")}
+		id, _ := f.comment(t, issue, "alice", "/upgrade v31.0.0 peu02")
+		h := startBot(t, f)
+		n, err := h.svc.Scan(t.Context(), f.provider(), repo, time.Now().Add(-time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != 1 {
+			t.Errorf("the start-up scan handled %d comments, want 1", n)
+		}
+		if got := waitReaction(t, f, issue, id); got != "rocket" {
+			t.Fatalf("reaction = %s", got)
+		}
+		if _, err := h.svc.Scan(t.Context(), f.provider(), repo, time.Now().Add(-time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if prs := f.pulls(t); len(prs) != 1 {
+			t.Errorf("got %d pull requests, want 1", len(prs))
+		}
+	})
+
+	t.Run("bad commands get a reply", func(t *testing.T) {
+		t.Parallel()
+		f := newForge(t)
+		startBot(t, f)
+		issue := vcs.Thread{Number: f.issue(t, "alice")}
+		for _, tc := range []struct {
+			user, body string
+			want       []string
+		}{
+			{"alice", "/upgrade latest peu02", []string{"not a command I understand", "/upgrade <version> [cluster ...]"}},
+			{"alice", "/upgrade v99.0.0 peu02", []string{"v99.0.0", "not"}},
+			{"alice", "/upgrade v31.0.0 nosuchcluster", []string{"nosuchcluster"}},
+			{"alice", "/upgrade v31.0.0", []string{"the repository has 3 clusters", "/upgrade v31.0.0 org-acme/peu01"}},
+			{"alice", "/upgrade v29.6.1 peu02", []string{"downgrade"}},
+			{"eve", "/upgrade v31.0.0 peu02", []string{"@eve, running `/upgrade` needs write permission on " + repo}},
+		} {
+			id, _ := f.comment(t, issue, tc.user, tc.body)
+			if got := waitReaction(t, f, issue, id); got != "confused" {
+				t.Errorf("%q: reaction = %s, want confused", tc.body, got)
+			}
+			reply := waitComment(t, f, issue, fmt.Sprintf("upgrade-bot:reply:%d ", id))
+			for _, w := range tc.want {
+				if !strings.Contains(reply.Body, w) {
+					t.Errorf("%q: the reply does not say %q:\n%s", tc.body, w, reply.Body)
+				}
+			}
+		}
+		if prs := f.pulls(t); len(prs) != 0 {
+			t.Errorf("bad commands opened pull requests: %+v", prs)
+		}
+		id, _ := f.comment(t, issue, "alice", "/upgrade help")
+		if got := waitReaction(t, f, issue, id); got != "rocket" {
+			t.Errorf("help: reaction = %s", got)
+		}
+		waitComment(t, f, issue, "upgrade-bot commands")
+	})
+
+	t.Run("plan command comments the diff without a pull request", func(t *testing.T) {
+		t.Parallel()
+		f := newForge(t)
+		startBot(t, f)
+		issue := vcs.Thread{Number: f.issue(t, "alice")}
+		id, _ := f.comment(t, issue, "alice", "/upgrade plan v31.0.0 peu01 pus01")
+		if got := waitReaction(t, f, issue, id); got != "rocket" {
+			t.Fatalf("reaction = %s; the replies: %+v", got, botComments(t, f, issue))
+		}
+		c := waitComment(t, f, issue, "Rendered change of org-acme/peu01: v30.1.0 → v31.0.0")
+		if !strings.Contains(c.Body, "| Resource | Status |") {
+			t.Errorf("the plan comment has no resource table:\n%s", c.Body)
+		}
+		waitComment(t, f, issue, "org-globex/pus01 is already on release v31.0.0")
+		if prs := f.pulls(t); len(prs) != 0 {
+			t.Errorf("a plan opened pull requests: %+v", prs)
+		}
+	})
+
+	t.Run("a person's pull request that changes a version gets the diff", func(t *testing.T) {
+		t.Parallel()
+		f := newForge(t)
+		startBot(t, f)
+		content := f.git(t, "show", "main:"+peu02Kustomization)
+		bumped := strings.Replace(content, "version: 30.0.0", "version: 30.1.0", 1)
+		number := f.openPull(t, "alice", "bump-peu02", map[string]string{peu02Kustomization: bumped})
+		c := waitComment(t, f, vcs.Thread{Number: number, PullRequest: true}, "Rendered change of org-acme/peu02: v30.0.0 → v30.1.0")
+		if !strings.Contains(c.Body, "upgrade-bot:autoplan:org-acme/peu02 1/1") {
+			t.Errorf("the autoplan comment has no marker:\n%s", c.Body)
+		}
+	})
+}
