@@ -218,6 +218,7 @@ func runScenarios(t *testing.T, newForge func(t *testing.T) forge) {
 		if replies := botComments(t, f, issue); len(replies) != 0 {
 			t.Errorf("the bot replied on the issue though all went well: %+v", replies)
 		}
+		t.Logf("REST writes for one upgrade pull request: %d", f.writes()-writesBefore)
 		if w := f.writes() - writesBefore; w > 3 {
 			t.Errorf("the bot made %d REST writes for one upgrade pull request, want at most 3 (pull request, diff comment, reaction)", w)
 		}
@@ -291,10 +292,10 @@ func runScenarios(t *testing.T, newForge func(t *testing.T) forge) {
 			want       []string
 		}{
 			{"alice", "/upgrade latest peu02", []string{"not a command I understand", "/upgrade <version> [cluster ...]"}},
-			{"alice", "/upgrade v99.0.0 peu02", []string{"v99.0.0", "not"}},
-			{"alice", "/upgrade v31.0.0 nosuchcluster", []string{"nosuchcluster"}},
+			{"alice", "/upgrade v99.0.0 peu02", []string{"release v99.0.0 is not in the capa catalog"}},
+			{"alice", "/upgrade v31.0.0 nosuchcluster", []string{`no cluster "nosuchcluster" in the repository`}},
 			{"alice", "/upgrade v31.0.0", []string{"the repository has 3 clusters", "/upgrade v31.0.0 org-acme/peu01"}},
-			{"alice", "/upgrade v29.6.1 peu02", []string{"downgrade"}},
+			{"alice", "/upgrade v29.6.1 peu02", []string{"v30.0.0 → v29.6.1 is a downgrade"}},
 			{"eve", "/upgrade v31.0.0 peu02", []string{"@eve, running `/upgrade` needs write permission on " + repo}},
 		} {
 			id, _ := f.comment(t, issue, tc.user, tc.body)
@@ -302,6 +303,7 @@ func runScenarios(t *testing.T, newForge func(t *testing.T) forge) {
 				t.Errorf("%q: reaction = %s, want confused", tc.body, got)
 			}
 			reply := waitComment(t, f, issue, fmt.Sprintf("upgrade-bot:reply:%d ", id))
+			t.Logf("%s: %s", tc.body, reply.Body)
 			for _, w := range tc.want {
 				if !strings.Contains(reply.Body, w) {
 					t.Errorf("%q: the reply does not say %q:\n%s", tc.body, w, reply.Body)

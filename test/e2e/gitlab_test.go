@@ -95,4 +95,3 @@ func (f *gitlabForge) openPull(t *testing.T, user, branch string, files map[stri
 func (f *gitlabForge) git(t *testing.T, args ...string) string {
 	return f.s.Git().Git(t.Context(), t, repo, args...)
 }
-

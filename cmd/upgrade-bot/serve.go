@@ -1,0 +1,358 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"sigs.k8s.io/yaml"
+
+	"github.com/upgrade-bot/upgrade-bot/bot"
+	"github.com/upgrade-bot/upgrade-bot/bot/server"
+	"github.com/upgrade-bot/upgrade-bot/releases"
+	"github.com/upgrade-bot/upgrade-bot/render/dryrun"
+	"github.com/upgrade-bot/upgrade-bot/vcs"
+	"github.com/upgrade-bot/upgrade-bot/vcs/git"
+	"github.com/upgrade-bot/upgrade-bot/vcs/github"
+	"github.com/upgrade-bot/upgrade-bot/vcs/gitlab"
+)
+
+// serveOptions configure `upgrade-bot serve`. Secrets are never flag
+// values: they are read from the files the flags name, or from the
+// environment variables named in secretEnv.
+type serveOptions struct {
+	config string
+	listen string
+
+	githubURL, githubTokenFile, githubAppKeyFile, githubSecretFile string
+	githubAppID, githubInstallationID                              int64
+	gitlabURL, gitlabTokenFile, gitlabSecretFile                   string
+
+	releases, kubeconfig, kubeContext, provider, label string
+	repos, allow                                       []string
+	workdir, authorName, authorEmail                   string
+	scanInterval, scanWindow                           time.Duration
+
+	server server.Options
+}
+
+// The environment variables that may hold secrets instead of files.
+const (
+	envGitHubToken         = envPrefix + "GITHUB_TOKEN"
+	envGitHubAppKey        = envPrefix + "GITHUB_APP_KEY"
+	envGitHubWebhookSecret = envPrefix + "GITHUB_WEBHOOK_SECRET"
+	envGitLabToken         = envPrefix + "GITLAB_TOKEN"
+	envGitLabWebhookSecret = envPrefix + "GITLAB_WEBHOOK_SECRET"
+)
+
+func (o *serveOptions) addFlags(f *pflag.FlagSet) {
+	f.StringVar(&o.config, "config", "", "a YAML file of flag values (keys are flag names); flags and UPGRADE_BOT_* variables win over it")
+	f.StringVar(&o.listen, "listen", ":8080", "address to serve webhooks, /healthz, /readyz and /metrics on")
+	f.StringVar(&o.githubURL, "github-url", "", "GitHub API base URL, for GitHub Enterprise (https://ghe.example.com/api/v3/); github.com when empty")
+	f.StringVar(&o.githubTokenFile, "github-token-file", "", "file holding a GitHub token (or set "+envGitHubToken+")")
+	f.Int64Var(&o.githubAppID, "github-app-id", 0, "GitHub App id, to authenticate as an App instead of with a token")
+	f.StringVar(&o.githubAppKeyFile, "github-app-key-file", "", "file holding the GitHub App's private key, PEM (or set "+envGitHubAppKey+")")
+	f.Int64Var(&o.githubInstallationID, "github-installation-id", 0, "the App's installation id; looked up per repository when 0")
+	f.StringVar(&o.githubSecretFile, "github-webhook-secret-file", "", "file holding the GitHub webhook secret (or set "+envGitHubWebhookSecret+")")
+	f.StringVar(&o.gitlabURL, "gitlab-url", "", "GitLab base URL, for self-managed GitLab (https://gitlab.example.com); gitlab.com when empty")
+	f.StringVar(&o.gitlabTokenFile, "gitlab-token-file", "", "file holding a GitLab access token with the api scope (or set "+envGitLabToken+")")
+	f.StringVar(&o.gitlabSecretFile, "gitlab-webhook-secret-file", "", "file holding the GitLab webhook secret token (or set "+envGitLabWebhookSecret+")")
+	f.StringVar(&o.releases, "releases", "", "releases directory (offline rendering); without it, --kubeconfig's releases are used")
+	f.StringVar(&o.kubeconfig, "kubeconfig", "", "management cluster to read releases from and render through (server-side dry-run)")
+	f.StringVar(&o.kubeContext, "context", "", "the kubeconfig context to use")
+	f.StringVar(&o.provider, "provider", "capa", "release provider of the management cluster's releases")
+	f.StringVar(&o.label, "label", "", "the cluster label holding the release version (default release.giantswarm.io/version)")
+	f.StringArrayVar(&o.repos, "repo", nil, "a repository to serve, owner/name (repeatable); every repository that sends webhooks when none is given")
+	f.StringArrayVar(&o.allow, "allow", nil, "a person who may run commands without write permission (repeatable)")
+	f.StringVar(&o.workdir, "workdir", "", "directory for the bot's clones (default: a directory under the user cache directory)")
+	f.StringVar(&o.authorName, "author-name", "upgrade-bot", "name on the bot's commits")
+	f.StringVar(&o.authorEmail, "author-email", "upgrade-bot@users.noreply.github.com", "email on the bot's commits")
+	f.DurationVar(&o.scanInterval, "scan-interval", 10*time.Minute, "how often to look for unanswered commands (0 turns the periodic scan off; the start-up scan always runs)")
+	f.DurationVar(&o.scanWindow, "scan-window", 72*time.Hour, "how far back the scan looks for unanswered commands")
+	o.server.AddFlags(f)
+}
+
+func (a *app) serveCommand() *cobra.Command {
+	o := &serveOptions{}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the bot: answer /upgrade commands and render version changes in pull requests",
+		Long: `serve receives GitHub and GitLab webhooks on /webhooks/github and
+/webhooks/gitlab, runs /upgrade commands from comments, opens pull requests
+with the bump and the rendered diff, and comments the rendered diff on pull
+requests that change a cluster's version. See the README for the App
+permissions, token scopes and events to subscribe.`,
+		Example: `  upgrade-bot serve --config examples/serve/config.yaml
+  UPGRADE_BOT_GITHUB_TOKEN=... upgrade-bot serve --github-webhook-secret-file /etc/upgrade-bot/secret --releases ./releases`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := loadConfigFile(cmd.Flags(), o.config); err != nil {
+				return err
+			}
+			return a.serve(cmd.Context(), o)
+		},
+	}
+	o.addFlags(cmd.Flags())
+	return cmd
+}
+
+// loadConfigFile sets every flag that neither the command line nor the
+// environment set from the YAML file's key of the same name.
+func loadConfigFile(flags *pflag.FlagSet, path string) error {
+	if path == "" {
+		return nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return usageErrorf("--config: %v", err)
+	}
+	var values map[string]any
+	if err := yaml.Unmarshal(data, &values); err != nil {
+		return usageErrorf("--config %s: %v", path, err)
+	}
+	dir := filepath.Dir(path)
+	for key, v := range values {
+		f := flags.Lookup(key)
+		if f == nil || key == "config" {
+			return usageErrorf("--config %s: %q is not a flag of serve (see upgrade-bot serve --help)", path, key)
+		}
+		if f.Changed {
+			continue
+		}
+		items := []any{v}
+		if list, ok := v.([]any); ok {
+			items = list
+		}
+		for _, item := range items {
+			s := fmt.Sprint(item)
+			if fl, ok := item.(float64); ok && fl == float64(int64(fl)) {
+				s = strconv.FormatInt(int64(fl), 10)
+			}
+			if isPathFlag(key) && s != "" && !filepath.IsAbs(s) {
+				s = filepath.Join(dir, s)
+			}
+			if err := f.Value.Set(s); err != nil {
+				return usageErrorf("--config %s: %s: %v", path, key, err)
+			}
+		}
+	}
+	return nil
+}
+
+// pathFlags are the flags whose relative values in a config file are
+// taken from the file's directory, so the file works from anywhere.
+func isPathFlag(name string) bool {
+	switch name {
+	case "releases", "kubeconfig", "workdir",
+		"github-token-file", "github-app-key-file", "github-webhook-secret-file",
+		"gitlab-token-file", "gitlab-webhook-secret-file":
+		return true
+	}
+	return false
+}
+
+// secret reads a secret from a file, or else from an environment
+// variable; "" when neither is set.
+func secret(file, env string) ([]byte, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, usageErrorf("reading the secret file %s: %v", file, err)
+		}
+		return []byte(strings.TrimSpace(string(b))), nil
+	}
+	return []byte(strings.TrimSpace(os.Getenv(env))), nil
+}
+
+func (a *app) serve(ctx context.Context, o *serveOptions) error {
+	providers, err := a.forges(ctx, o)
+	if err != nil {
+		return err
+	}
+	if o.releases == "" && o.kubeconfig == "" {
+		return usageErrorf("--releases or --kubeconfig is required: where the releases come from")
+	}
+	if o.workdir == "" {
+		cache, err := os.UserCacheDir()
+		if err != nil {
+			return usageErrorf("no --workdir and no user cache directory: %v", err)
+		}
+		o.workdir = filepath.Join(cache, "upgrade-bot")
+	}
+	author := git.Signature{Name: o.authorName, Email: o.authorEmail}
+
+	var catalog atomic.Pointer[releases.Catalog]
+	svc := &bot.Service{
+		Catalog: catalog.Load, Label: o.label, Workdir: o.workdir, Author: author,
+		Allow: o.allow, Repos: o.repos, Log: a.log,
+	}
+	var watch func(context.Context) error
+	if o.releases != "" {
+		c, err := releases.Load(ctx, o.releases)
+		if err != nil {
+			return usageErrorf("--releases %s: %v", o.releases, err)
+		}
+		catalog.Store(c)
+	} else {
+		mc, err := connect(o.kubeconfig, o.kubeContext)
+		if err != nil {
+			return err
+		}
+		c, err := releases.FromCluster(ctx, mc.client, o.provider)
+		if err != nil {
+			return fmt.Errorf("reading the releases of %s: %w", mc.host, err)
+		}
+		catalog.Store(c)
+		svc.Renderer = bot.ClusterRenderer{Objects: dryrun.New(mc.client, mc.mapper, 8)}
+		watcher := releases.NewWatcher(mc.client, o.provider)
+		watch = func(ctx context.Context) error {
+			return watcher.Run(ctx, func(r releases.NewRelease) {
+				fresh, err := releases.FromCluster(ctx, mc.client, o.provider)
+				if err != nil {
+					a.log.Error("reloading the releases after a new one appeared", "release", r, "error", err)
+					return
+				}
+				catalog.Store(fresh)
+				a.log.Info("a new release appeared; the catalog was reloaded", "release", r)
+			})
+		}
+	}
+	for _, w := range catalog.Load().Warnings() {
+		a.log.Warn("release catalog", "problem", w)
+	}
+
+	opts := o.server
+	opts.Providers = providers
+	opts.Handler = svc
+	opts.Logger = a.log
+	srv, err := server.New(opts)
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return usageErrorf("--listen %s: %v", o.listen, err)
+	}
+	a.log.Info("serving webhooks", "address", ln.Addr().String(), "forges", strings.Join(sortedNames(providers), ","), "repos", o.repos, "workdir", o.workdir)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if watch != nil {
+		go func() {
+			if err := watch(ctx); err != nil && ctx.Err() == nil {
+				a.log.Error("watching releases stopped", "error", err)
+			}
+		}()
+	}
+	go a.scanLoop(ctx, svc, providers, o)
+	return srv.Run(ctx, ln)
+}
+
+// scanLoop answers the commands the webhooks missed: once at start-up,
+// then every scan interval.
+func (a *app) scanLoop(ctx context.Context, svc *bot.Service, providers map[string]vcs.Provider, o *serveOptions) {
+	if len(o.repos) == 0 {
+		a.log.Warn("no --repo given: commands missed while the bot was down are not looked for; name the repositories to serve to have them scanned")
+		return
+	}
+	for {
+		since := time.Now().Add(-o.scanWindow)
+		for _, name := range sortedNames(providers) {
+			for _, repo := range o.repos {
+				n, err := svc.Scan(ctx, providers[name], repo, since)
+				if err != nil {
+					a.log.Warn("scanning for unanswered commands", "forge", name, "repo", repo, "error", err)
+				} else if n > 0 {
+					a.log.Info("answered commands found by the scan", "forge", name, "repo", repo, "comments", n)
+				}
+			}
+		}
+		if o.scanInterval <= 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(o.scanInterval):
+		}
+	}
+}
+
+// forges builds the configured forges, keyed by their webhook route.
+func (a *app) forges(ctx context.Context, o *serveOptions) (map[string]vcs.Provider, error) {
+	out := map[string]vcs.Provider{}
+	ghToken, err := secret(o.githubTokenFile, envGitHubToken)
+	if err != nil {
+		return nil, err
+	}
+	ghKey, err := secret(o.githubAppKeyFile, envGitHubAppKey)
+	if err != nil {
+		return nil, err
+	}
+	if len(ghToken) > 0 || o.githubAppID != 0 {
+		hook, err := secret(o.githubSecretFile, envGitHubWebhookSecret)
+		if err != nil {
+			return nil, err
+		}
+		if len(hook) == 0 {
+			return nil, usageErrorf("GitHub is configured but has no webhook secret: pass --github-webhook-secret-file or set %s", envGitHubWebhookSecret)
+		}
+		opts := github.Options{BaseURL: o.githubURL, WebhookSecret: hook, UserAgent: "upgrade-bot/" + version}
+		switch {
+		case o.githubAppID != 0 && len(ghToken) > 0:
+			return nil, usageErrorf("both a GitHub token and --github-app-id are given: choose one way to authenticate")
+		case o.githubAppID != 0:
+			if len(ghKey) == 0 {
+				return nil, usageErrorf("--github-app-id needs the App's private key: --github-app-key-file or %s", envGitHubAppKey)
+			}
+			opts.AppID, opts.AppPrivateKey, opts.InstallationID = o.githubAppID, ghKey, o.githubInstallationID
+		default:
+			opts.Token = string(ghToken)
+		}
+		p, err := github.New(ctx, opts)
+		if err != nil {
+			return nil, usageErrorf("GitHub: %v", err)
+		}
+		out["github"] = p
+	}
+	glToken, err := secret(o.gitlabTokenFile, envGitLabToken)
+	if err != nil {
+		return nil, err
+	}
+	if len(glToken) > 0 {
+		hook, err := secret(o.gitlabSecretFile, envGitLabWebhookSecret)
+		if err != nil {
+			return nil, err
+		}
+		if len(hook) == 0 {
+			return nil, usageErrorf("GitLab is configured but has no webhook secret token: pass --gitlab-webhook-secret-file or set %s", envGitLabWebhookSecret)
+		}
+		p, err := gitlab.New(ctx, gitlab.Options{BaseURL: o.gitlabURL, Token: string(glToken), WebhookSecret: hook})
+		if err != nil {
+			return nil, usageErrorf("GitLab: %v", err)
+		}
+		out["gitlab"] = p
+	}
+	if len(out) == 0 {
+		return nil, usageErrorf("no forge configured: give a GitHub token (--github-token-file or %s) or App (--github-app-id), or a GitLab token (--gitlab-token-file or %s)", envGitHubToken, envGitLabToken)
+	}
+	return out, nil
+}
+
+func sortedNames(m map[string]vcs.Provider) []string {
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
