@@ -49,6 +49,12 @@ type forge interface {
 	// openPull pushes files onto a new branch and opens a pull request
 	// from it as user.
 	openPull(t *testing.T, user, branch string, files map[string]string) int
+	// push commits files onto an existing branch as user, over HTTP, so
+	// the forge sends its pull request update webhooks.
+	push(t *testing.T, user, branch string, files map[string]string)
+	// failCreatePull makes the next request that opens a pull request
+	// fail with status.
+	failCreatePull(status int)
 	// git runs git in the bare repository.
 	git(t *testing.T, args ...string) string
 	writes() int
@@ -346,9 +352,46 @@ func runScenarios(t *testing.T, newForge func(t *testing.T) forge) {
 		content := f.git(t, "show", "main:"+peu02Kustomization)
 		bumped := strings.Replace(content, "version: 30.0.0", "version: 30.1.0", 1)
 		number := f.openPull(t, "alice", "bump-peu02", map[string]string{peu02Kustomization: bumped})
-		c := waitComment(t, f, vcs.Thread{Number: number, PullRequest: true}, "Rendered change of org-acme/peu02: v30.0.0 → v30.1.0")
+		th := vcs.Thread{Number: number, PullRequest: true}
+		c := waitComment(t, f, th, "Rendered change of org-acme/peu02: v30.0.0 → v30.1.0")
 		if !strings.Contains(c.Body, "upgrade-bot:autoplan:org-acme/peu02 1/1") {
 			t.Errorf("the autoplan comment has no marker:\n%s", c.Body)
+		}
+		// Another push changes the target: the same comment is edited.
+		f.push(t, "alice", "bump-peu02", map[string]string{peu02Kustomization: strings.Replace(content, "version: 30.0.0", "version: 31.0.0", 1)})
+		waitComment(t, f, th, "Rendered change of org-acme/peu02: v30.0.0 → v31.0.0")
+		if mine := botComments(t, f, th); len(mine) != 1 {
+			t.Errorf("the bot has %d comments on the pull request after a push, want its one comment edited: %+v", len(mine), mine)
+		}
+	})
+
+	t.Run("transient forge errors are retried, persistent ones explained", func(t *testing.T) {
+		t.Parallel()
+		f := newForge(t)
+		startBot(t, f)
+		issue := vcs.Thread{Number: f.issue(t, "alice")}
+		f.failCreatePull(502)
+		id, _ := f.comment(t, issue, "alice", "/upgrade v31.0.0 peu02")
+		if got := waitReaction(t, f, issue, id); got != "rocket" {
+			t.Fatalf("after one 502: reaction = %s; the replies: %+v", got, botComments(t, f, issue))
+		}
+		if prs := f.pulls(t); len(prs) != 1 {
+			t.Fatalf("after one 502: %d pull requests, want 1", len(prs))
+		}
+		// Four failures in a row use up the attempts: the person is told.
+		for range 4 {
+			f.failCreatePull(503)
+		}
+		id, _ = f.comment(t, issue, "alice", "/upgrade v31.0.0 peu01")
+		if got := waitReaction(t, f, issue, id); got != "confused" {
+			t.Fatalf("after four 503s: reaction = %s", got)
+		}
+		reply := waitComment(t, f, issue, fmt.Sprintf("upgrade-bot:reply:%d ", id))
+		if !strings.Contains(reply.Body, "run the command again in a few minutes") {
+			t.Errorf("the reply does not say to try again later:\n%s", reply.Body)
+		}
+		if prs := f.pulls(t); len(prs) != 1 {
+			t.Errorf("after four 503s: %d pull requests, want still 1", len(prs))
 		}
 	})
 }

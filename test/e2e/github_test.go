@@ -5,6 +5,8 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -91,9 +93,24 @@ func (f *githubForge) comments(t *testing.T, th vcs.Thread) []comment {
 	return out
 }
 
-// openPull pushes a branch into the bare repository with the git command,
-// as a person would, and opens a pull request from it.
+// openPull pushes a branch with the git command, as a person would, and
+// opens a pull request from it.
 func (f *githubForge) openPull(t *testing.T, user, branch string, files map[string]string) int {
+	f.gitPush(t, user, "main", branch, files)
+	return f.s.OpenPullRequest(t.Context(), t, repo, user, branch, "main", "Bump a cluster", "")
+}
+
+func (f *githubForge) push(t *testing.T, user, branch string, files map[string]string) {
+	f.gitPush(t, user, branch, branch, files)
+}
+
+func (f *githubForge) failCreatePull(status int) {
+	f.s.FailNext(http.MethodPost, "/repos/{owner}/{repo}/pulls", status, nil)
+}
+
+// gitPush commits files on top of from and pushes them to branch over
+// HTTP with user's token, so the fake sees the push.
+func (f *githubForge) gitPush(t *testing.T, user, from, branch string, files map[string]string) {
 	work := t.TempDir()
 	run := func(args ...string) {
 		t.Helper()
@@ -106,8 +123,13 @@ func (f *githubForge) openPull(t *testing.T, user, branch string, files map[stri
 			t.Fatalf("git %v: %v\n%s", args, err, out)
 		}
 	}
-	run("clone", "--quiet", f.s.Git().Path(repo), ".")
-	run("checkout", "--quiet", "-b", branch)
+	u, err := url.Parse(f.s.URL + "/git/" + repo + ".git")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.UserPassword(user, f.s.AddToken(user))
+	run("clone", "--quiet", "--branch", from, u.String(), ".")
+	run("checkout", "--quiet", "-B", branch)
 	for name, content := range files {
 		if err := os.WriteFile(filepath.Join(work, filepath.FromSlash(name)), []byte(content), 0o644); err != nil {
 			t.Fatal(err)
@@ -115,7 +137,6 @@ func (f *githubForge) openPull(t *testing.T, user, branch string, files map[stri
 	}
 	run("commit", "--quiet", "-am", "Bump a cluster")
 	run("push", "--quiet", "origin", branch)
-	return f.s.OpenPullRequest(t.Context(), t, repo, user, branch, "main", "Bump a cluster", "")
 }
 
 func (f *githubForge) git(t *testing.T, args ...string) string {

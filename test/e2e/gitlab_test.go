@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"net/http"
 	"path/filepath"
 	"testing"
 
@@ -94,4 +95,12 @@ func (f *gitlabForge) openPull(t *testing.T, user, branch string, files map[stri
 
 func (f *gitlabForge) git(t *testing.T, args ...string) string {
 	return f.s.Git().Git(t.Context(), t, repo, args...)
+}
+
+func (f *gitlabForge) push(t *testing.T, user, branch string, files map[string]string) {
+	f.s.Push(t.Context(), t, repo, user, branch, files)
+}
+
+func (f *gitlabForge) failCreatePull(status int) {
+	f.s.FailNext(http.MethodPost, "/projects/*/merge_requests", status, nil)
 }
