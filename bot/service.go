@@ -52,6 +52,12 @@ type Service struct {
 	Log *slog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// Follow follows merged upgrades on the management cluster and
+	// comments their outcome; off when Follow.Clusters is nil.
+	Follow Following
+	// Lifetime bounds work that outlives a webhook job (following an
+	// upgrade); context.Background when nil.
+	Lifetime context.Context
 
 	mu       sync.Mutex
 	locks    map[string]*sync.Mutex
@@ -130,9 +136,18 @@ func (s *Service) Handle(ctx context.Context, p vcs.Provider, ev vcs.Event) erro
 		}
 		return s.Autoplan(ctx, p, ev.Repo, ev.PullRequest)
 	case vcs.EventPullRequestMerged:
-		if ev.PullRequest != nil {
-			s.log(ctx).Info("pull request merged", "repo", ev.Repo, "number", ev.PullRequest.Number, "head", ev.PullRequest.Head)
+		pr := ev.PullRequest
+		if pr == nil {
+			return nil
 		}
+		if _, _, ours := parseBranch(pr.Head); !ours || s.Follow.Clusters == nil {
+			return nil
+		}
+		life := s.Lifetime
+		if life == nil {
+			life = context.Background()
+		}
+		go s.follow(logr.NewContextWithSlogLogger(life, s.log(ctx)), p, ev.Repo, pr)
 	}
 	return nil
 }

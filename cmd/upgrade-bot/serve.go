@@ -19,6 +19,7 @@ import (
 	"github.com/upgrade-bot/upgrade-bot/bot"
 	"github.com/upgrade-bot/upgrade-bot/bot/server"
 	"github.com/upgrade-bot/upgrade-bot/releases"
+	"github.com/upgrade-bot/upgrade-bot/render"
 	"github.com/upgrade-bot/upgrade-bot/render/dryrun"
 	"github.com/upgrade-bot/upgrade-bot/vcs"
 	"github.com/upgrade-bot/upgrade-bot/vcs/git"
@@ -41,6 +42,8 @@ type serveOptions struct {
 	repos, allow                                       []string
 	workdir, authorName, authorEmail                   string
 	scanInterval, scanWindow                           time.Duration
+	watchLabels                                        bool
+	followTimeout                                      time.Duration
 
 	server server.Options
 }
@@ -78,6 +81,8 @@ func (o *serveOptions) addFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.authorEmail, "author-email", "upgrade-bot@users.noreply.github.com", "email on the bot's commits")
 	f.DurationVar(&o.scanInterval, "scan-interval", 10*time.Minute, "how often to look for unanswered commands (0 turns the periodic scan off; the start-up scan always runs)")
 	f.DurationVar(&o.scanWindow, "scan-window", 72*time.Hour, "how far back the scan looks for unanswered commands")
+	f.BoolVar(&o.watchLabels, "watch-labels", true, "with --kubeconfig and one --repo: open a pull request when a cluster's version label is changed on the management cluster outside git")
+	f.DurationVar(&o.followTimeout, "follow-timeout", 2*time.Hour, "with --kubeconfig: how long to follow a merged upgrade on the management cluster before commenting that it has not finished")
 	o.server.AddFlags(f)
 }
 
@@ -195,7 +200,8 @@ func (a *app) serve(ctx context.Context, o *serveOptions) error {
 		Catalog: catalog.Load, Label: o.label, Workdir: o.workdir, Author: author,
 		Allow: o.allow, Repos: o.repos, Log: a.log,
 	}
-	var watch func(context.Context) error
+	// background are the watches that run beside the server.
+	var background []func(context.Context) error
 	if o.releases != "" {
 		c, err := releases.Load(ctx, o.releases)
 		if err != nil {
@@ -212,9 +218,18 @@ func (a *app) serve(ctx context.Context, o *serveOptions) error {
 			return fmt.Errorf("reading the releases of %s: %w", mc.host, err)
 		}
 		catalog.Store(c)
-		svc.Renderer = bot.ClusterRenderer{Objects: dryrun.New(mc.client, mc.mapper, 8)}
+		renderer := dryrun.New(mc.client, mc.mapper, 8)
+		svc.Renderer = bot.ClusterRenderer{Objects: renderer}
+		svc.Follow = bot.Following{Clusters: renderer, Timeout: o.followTimeout}
+		if o.watchLabels {
+			drift, err := driftWatch(a, svc, renderer, providers, o)
+			if err != nil {
+				return err
+			}
+			background = append(background, drift)
+		}
 		watcher := releases.NewWatcher(mc.client, o.provider)
-		watch = func(ctx context.Context) error {
+		background = append(background, func(ctx context.Context) error {
 			return watcher.Run(ctx, func(r releases.NewRelease) {
 				fresh, err := releases.FromCluster(ctx, mc.client, o.provider)
 				if err != nil {
@@ -224,7 +239,7 @@ func (a *app) serve(ctx context.Context, o *serveOptions) error {
 				catalog.Store(fresh)
 				a.log.Info("a new release appeared; the catalog was reloaded", "release", r)
 			})
-		}
+		})
 	}
 	for _, w := range catalog.Load().Warnings() {
 		a.log.Warn("release catalog", "problem", w)
@@ -246,15 +261,41 @@ func (a *app) serve(ctx context.Context, o *serveOptions) error {
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	if watch != nil {
+	svc.Lifetime = ctx
+	for _, watch := range background {
 		go func() {
 			if err := watch(ctx); err != nil && ctx.Err() == nil {
-				a.log.Error("watching releases stopped", "error", err)
+				a.log.Error("a watch of the management cluster stopped", "error", err)
 			}
 		}()
 	}
 	go a.scanLoop(ctx, svc, providers, o)
 	return srv.Run(ctx, ln)
+}
+
+// driftWatch watches the clusters' version labels on the management
+// cluster and brings git in line when one changes outside git. It needs to
+// know which repository holds the clusters: the one --repo.
+func driftWatch(a *app, svc *bot.Service, mc *dryrun.Renderer, providers map[string]vcs.Provider, o *serveOptions) (func(context.Context) error, error) {
+	if len(o.repos) != 1 || len(providers) != 1 {
+		return nil, usageErrorf("--watch-labels needs exactly one --repo on one forge, the repository that holds the management cluster's clusters (%d repositories, %d forges given); pass --watch-labels=false to run without it", len(o.repos), len(providers))
+	}
+	var p vcs.Provider
+	for _, only := range providers {
+		p = only
+	}
+	repo := o.repos[0]
+	label := o.label
+	if label == "" {
+		label = render.DefaultVersionLabel
+	}
+	return func(ctx context.Context) error {
+		return mc.WatchLabel(ctx, label, nil, func(ch dryrun.LabelChange) {
+			if err := svc.Drift(ctx, p, repo, ch); err != nil {
+				a.log.Error("bringing git in line with the management cluster", "cluster", ch.Namespace+"/"+ch.Name, "to", ch.To, "error", err)
+			}
+		})
+	}, nil
 }
 
 // scanLoop answers the commands the webhooks missed: once at start-up,

@@ -31,13 +31,25 @@ type githubForge struct {
 
 func TestGitHub(t *testing.T) {
 	t.Parallel()
+	runScenarios(t, gitHubFactory(t))
+}
+
+// newGitHubForge is one GitHub fake for one test.
+func newGitHubForge(t *testing.T) forge {
+	return gitHubFactory(t)(t)
+}
+
+// gitHubFactory loads GitHub's API description and makes the App's key
+// once, and returns a maker of fakes with the example repository, the App
+// installed on its owner, "alice" (write) and "eve" (read).
+func gitHubFactory(t *testing.T) func(t *testing.T) forge {
 	spec := githubfake.LoadSpec(t)
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
 	}
 	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
-	runScenarios(t, func(t *testing.T) forge {
+	return func(t *testing.T) forge {
 		s := githubfake.New(t, githubfake.Options{Spec: spec, PathPrefix: "/api/v3"})
 		s.CreateRepo(t.Context(), t, repo, filepath.Join(moduleRoot(t), "examples", "gitops"))
 		s.SetApp(githubfake.App{ID: 4242, Slug: "upgrade-bot", PublicKey: &key.PublicKey})
@@ -49,7 +61,7 @@ func TestGitHub(t *testing.T) {
 			t.Fatal(err)
 		}
 		return &githubForge{s: s, p: p, bot: "upgrade-bot[bot]"}
-	})
+	}
 }
 
 func (f *githubForge) provider() vcs.Provider { return f.p }
