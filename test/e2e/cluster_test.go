@@ -105,4 +105,25 @@ func TestFollowTheManagementCluster(t *testing.T) {
 	}
 	c := waitComment(t, f, vcs.Thread{Number: pr.Number, PullRequest: true}, "org-acme/peu02 is on release v31.0.0: the upgrade finished")
 	t.Log(c.Body)
+
+	// An upgrade that does not finish in time is reported too: peu01 is
+	// not on this management cluster at all.
+	h2 := startBot(t, f)
+	h2.svc.Follow = bot.Following{Clusters: mc, Interval: 50 * time.Millisecond, Timeout: 500 * time.Millisecond}
+	issue := vcs.Thread{Number: f.issue(t, "alice")}
+	id, _ := f.comment(t, issue, "alice", "/upgrade v31.0.0 peu01")
+	if got := waitReaction(t, f, issue, id); got != "rocket" {
+		t.Fatalf("reaction = %s", got)
+	}
+	var peu01 pull
+	for _, p := range f.pulls(t) {
+		if p.Head == "upgrade-bot/peu01/v31.0.0" {
+			peu01 = p
+		}
+	}
+	f.(*githubForge).s.MergePullRequest(ctx, t, repo, peu01.Number, "alice")
+	c = waitComment(t, f, vcs.Thread{Number: peu01.Number, PullRequest: true}, "org-acme/peu01 has not finished upgrading to v31.0.0 500ms after the merge")
+	if !strings.Contains(c.Body, "the management cluster has no Cluster org-acme/peu01") {
+		t.Errorf("the report does not say why:\n%s", c.Body)
+	}
 }
