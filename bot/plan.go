@@ -452,7 +452,11 @@ func (d *releaseDeltas) compare(from, to *releases.Release) []releases.Change {
 }
 
 func renderDiffs(ctx context.Context, r Renderer, cp *ClusterPlan, before, after *render.Cluster) error {
-	beforeObjs, w1, err := r.Render(ctx, cp.Provider, objects(before))
+	current := r.Render
+	if cr, ok := r.(currentRenderer); ok {
+		current = cr.Current
+	}
+	beforeObjs, w1, err := current(ctx, cp.Provider, objects(before))
 	if err != nil {
 		return fmt.Errorf("rendering the cluster under v%s: %w", cp.From, err)
 	}

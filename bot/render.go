@@ -101,6 +101,19 @@ type ObjectRenderer interface {
 	Render(ctx context.Context, objs []*unstructured.Unstructured) ([]*unstructured.Unstructured, error)
 }
 
+// currentRenderer is a Renderer that can show objects as they are now
+// (the live objects on a management cluster) rather than render their
+// current manifests; the planner takes that as the "before" of a diff.
+type currentRenderer interface {
+	Current(ctx context.Context, provider string, objs []*unstructured.Unstructured) ([]*unstructured.Unstructured, []string, error)
+}
+
+// LiveObjects is an ObjectRenderer that can also read the live objects.
+type LiveObjects interface {
+	ObjectRenderer
+	Current(ctx context.Context, objs []*unstructured.Unstructured) ([]*unstructured.Unstructured, error)
+}
+
 // ClusterRenderer renders through a management cluster's admission chain:
 // the release ConfigMaps there, applied by the real Kyverno policy.
 type ClusterRenderer struct {
@@ -114,6 +127,22 @@ var _ Renderer = ClusterRenderer{}
 // cluster as skipped with the webhook's message.
 func (c ClusterRenderer) Render(ctx context.Context, _ string, objs []*unstructured.Unstructured) ([]*unstructured.Unstructured, []string, error) {
 	out, err := c.Objects.Render(ctx, objs)
+	var denied *dryrun.DeniedError
+	if errors.As(err, &denied) {
+		return nil, nil, invalid(err)
+	}
+	return out, nil, err
+}
+
+// Current implements currentRenderer when Objects can read live objects:
+// "before" is then the live object (the dry-run of the manifest where it
+// does not exist yet), which is what the upgrade is applied to.
+func (c ClusterRenderer) Current(ctx context.Context, provider string, objs []*unstructured.Unstructured) ([]*unstructured.Unstructured, []string, error) {
+	live, ok := c.Objects.(LiveObjects)
+	if !ok {
+		return c.Render(ctx, provider, objs)
+	}
+	out, err := live.Current(ctx, objs)
 	var denied *dryrun.DeniedError
 	if errors.As(err, &denied) {
 		return nil, nil, invalid(err)

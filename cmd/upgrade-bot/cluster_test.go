@@ -43,6 +43,28 @@ func TestPlanThroughManagementCluster(t *testing.T) {
 		t.Errorf("after plan the cluster holds %d Clusters (%v), want none", len(list.Items), err)
 	}
 
+	// With the AWSCluster live on the management cluster, "before" is the
+	// live object: a region changed there by hand shows up as what the
+	// upgrade's apply of the manifest changes back.
+	live := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "infrastructure.cluster.x-k8s.io/v1beta2", "kind": "AWSCluster",
+		"metadata": map[string]any{"name": "pe2e01", "namespace": "org-acme", "labels": map[string]any{
+			"cluster.x-k8s.io/cluster-name": "pe2e01", "release.giantswarm.io/version": "30.1.0"}},
+		"spec": map[string]any{"region": "eu-central-1", "controlPlaneLoadBalancer": map[string]any{"loadBalancerType": "nlb"}},
+	}}
+	if err := c.Create(ctx, live); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr = runCLI(t, args...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"-  region: eu-central-1", "+  region: eu-west-1", "+    healthCheckProtocol: HTTPS"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("with the AWSCluster live, the plan does not show %q:\n%s", want, stdout)
+		}
+	}
+
 	code, _, stderr = runCLI(t, "plan", "--repo", gitops, "--kubeconfig", filepath.Join(t.TempDir(), "missing"), "--to", "v31.0.0")
 	if code != exitInput || !strings.Contains(stderr, "--kubeconfig") {
 		t.Errorf("a missing kubeconfig: exit %d, %q", code, stderr)

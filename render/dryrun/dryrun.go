@@ -71,6 +71,34 @@ var deniedRE = regexp.MustCompile(`(?s)admission webhook "([^"]+)" denied the re
 // Render returns each object as the API server would store it after
 // admission, in the order of objs.
 func (r *Renderer) Render(ctx context.Context, objs []*unstructured.Unstructured) ([]*unstructured.Unstructured, error) {
+	return r.each(ctx, objs, r.render)
+}
+
+// Current returns each object as the management cluster has it now: the
+// live object where it exists (one GET, no admission), else the dry-run
+// create of the manifest (as Render). It is the "before" of a diff whose
+// "after" is Render of the changed manifests: the live object is what the
+// change is applied to, drift from git included.
+func (r *Renderer) Current(ctx context.Context, objs []*unstructured.Unstructured) ([]*unstructured.Unstructured, error) {
+	return r.each(ctx, objs, func(ctx context.Context, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+		ri, err := r.resource(obj)
+		if err != nil {
+			return nil, err
+		}
+		live, err := ri.Get(ctx, obj.GetName(), metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return r.render(ctx, obj)
+		}
+		if err != nil {
+			return nil, r.explain(obj, err)
+		}
+		return live, nil
+	})
+}
+
+// each runs f on every object, at most r.workers at a time, and returns
+// the results in the order of objs.
+func (r *Renderer) each(ctx context.Context, objs []*unstructured.Unstructured, f func(context.Context, *unstructured.Unstructured) (*unstructured.Unstructured, error)) ([]*unstructured.Unstructured, error) {
 	out := make([]*unstructured.Unstructured, len(objs))
 	errs := make([]error, len(objs))
 	sem := make(chan struct{}, r.workers)
@@ -84,7 +112,7 @@ func (r *Renderer) Render(ctx context.Context, objs []*unstructured.Unstructured
 				return
 			}
 			defer func() { <-sem }()
-			out[i], errs[i] = r.render(ctx, obj)
+			out[i], errs[i] = f(ctx, obj)
 		})
 	}
 	wg.Wait()
@@ -94,15 +122,23 @@ func (r *Renderer) Render(ctx context.Context, objs []*unstructured.Unstructured
 	return out, nil
 }
 
-func (r *Renderer) render(ctx context.Context, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+// resource is the client for obj's resource.
+func (r *Renderer) resource(obj *unstructured.Unstructured) (dynamic.ResourceInterface, error) {
 	gvk := obj.GroupVersionKind()
 	mapping, err := r.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 	if err != nil {
 		return nil, fmt.Errorf("the management cluster does not serve %s (%s): %w", gvk.Kind, gvk.GroupVersion(), err)
 	}
-	var ri dynamic.ResourceInterface = r.client.Resource(mapping.Resource)
 	if mapping.Scope.Name() == meta.RESTScopeNameNamespace {
-		ri = r.client.Resource(mapping.Resource).Namespace(obj.GetNamespace())
+		return r.client.Resource(mapping.Resource).Namespace(obj.GetNamespace()), nil
+	}
+	return r.client.Resource(mapping.Resource), nil
+}
+
+func (r *Renderer) render(ctx context.Context, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	ri, err := r.resource(obj)
+	if err != nil {
+		return nil, err
 	}
 	apply := obj.DeepCopy()
 	apply.SetResourceVersion("")

@@ -11,10 +11,14 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/dynamic"
 
 	"github.com/upgrade-bot/upgrade-bot/bot"
 	"github.com/upgrade-bot/upgrade-bot/releases"
+	"github.com/upgrade-bot/upgrade-bot/render"
 	"github.com/upgrade-bot/upgrade-bot/render/dryrun"
 	"github.com/upgrade-bot/upgrade-bot/test/kube"
 )
@@ -61,6 +65,9 @@ func BenchmarkPlanThroughKyverno(b *testing.B) {
 
 	env.Config.QPS, env.Config.Burst = 200, 400 // the client must not be what limits the run
 	client, mapper := env.Dynamic(b)
+	// The fleet exists on the management cluster, as Flux applied it:
+	// "before" is then the live objects, "after" the dry-run of the bump.
+	createFleet(ctx, b, client, mapper, repo)
 	timed := &timedRenderer{r: dryrun.New(client, mapper, 8)}
 	p := &bot.Planner{Catalog: catalog, Renderer: bot.ClusterRenderer{Objects: timed}, Workers: 8}
 
@@ -98,6 +105,57 @@ func (t *timedRenderer) Render(ctx context.Context, objs []*unstructured.Unstruc
 	t.d = append(t.d, time.Since(start))
 	t.mu.Unlock()
 	return out, err
+}
+
+func (t *timedRenderer) Current(ctx context.Context, objs []*unstructured.Unstructured) ([]*unstructured.Unstructured, error) {
+	start := time.Now()
+	out, err := t.r.(bot.LiveObjects).Current(ctx, objs)
+	t.mu.Lock()
+	t.d = append(t.d, time.Since(start))
+	t.mu.Unlock()
+	return out, err
+}
+
+// createFleet applies every resource of the repository to the API server
+// (through Kyverno), as Flux would have.
+func createFleet(ctx context.Context, b *testing.B, client dynamic.Interface, mapper meta.RESTMapper, repo string) {
+	b.Helper()
+	tree, err := render.Discover(ctx, repo, render.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var objs []*unstructured.Unstructured
+	for _, c := range tree.Clusters {
+		for _, r := range c.Resources {
+			objs = append(objs, r.Object)
+		}
+	}
+	start := time.Now()
+	errs := make(chan error, len(objs))
+	sem := make(chan struct{}, 8)
+	var wg sync.WaitGroup
+	for _, obj := range objs {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			gvk := obj.GroupVersionKind()
+			m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+			if err != nil {
+				errs <- err
+				return
+			}
+			_, err = client.Resource(m.Resource).Namespace(obj.GetNamespace()).Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: "kustomize-controller", Force: true})
+			if err != nil {
+				errs <- fmt.Errorf("creating %s %s: %w", obj.GetKind(), obj.GetName(), err)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		b.Fatal(err)
+	}
+	b.Logf("created the fleet: %d objects in %s", len(objs), time.Since(start).Round(time.Millisecond))
 }
 
 func (t *timedRenderer) reset() {
