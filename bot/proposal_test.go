@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -256,4 +257,37 @@ func TestDiffCommentStaysUnderLimit(t *testing.T) {
 		t.Errorf("the comment has %d bytes, over the limit of %d", len(got), CommentLimit)
 	}
 	contains(t, "the comment", got, "left out", "upgrade-bot plan")
+}
+
+// TestDiffCommentsSplitIntoParts: the bot's diff comments leave nothing
+// out; a diff over the forge's limit becomes numbered parts, each within
+// the limit with room for the marker.
+func TestDiffCommentsSplitIntoParts(t *testing.T) {
+	c := &ClusterPlan{Name: "big", Namespace: "org", Provider: "capa", From: "30.1.0", To: "31.0.0", Status: StatusUpgrade}
+	for i := range 400 {
+		c.Resources = append(c.Resources, diff.Resource{Kind: "MachinePool", Name: fmt.Sprintf("pool%03d", i), Status: diff.StatusChanged,
+			Unified: strings.Repeat("-  old line of a long rendered diff\n+  new line of a long rendered diff\n", 20),
+			Changes: []diff.FieldChange{{Path: "spec.template.spec.version", Before: "v1.30.9", After: "v1.31.4"}}})
+	}
+	const limit, reserve = 65536, 200
+	parts := DiffComments(c, limit, reserve)
+	if len(parts) < 2 {
+		t.Fatalf("got %d part for a diff of about %d bytes", len(parts), 400*1500)
+	}
+	all := strings.Join(parts, "")
+	for i, p := range parts {
+		if len(p)+reserve > limit {
+			t.Errorf("part %d has %d bytes, over the limit less the reserve", i+1, len(p))
+		}
+		contains(t, fmt.Sprintf("part %d", i+1), p, fmt.Sprintf("(part %d of %d)", i+1, len(parts)))
+	}
+	for i := range 400 {
+		contains(t, "the parts", all, fmt.Sprintf("MachinePool pool%03d", i))
+	}
+	if strings.Contains(all, "left out") {
+		t.Error("the parts leave diffs out")
+	}
+	if one := DiffComments(&ClusterPlan{Name: "s", From: "1.0.0", To: "2.0.0"}, limit, reserve); len(one) != 1 || strings.Contains(one[0], "part") {
+		t.Errorf("a small diff: %q", one)
+	}
 }
