@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
 
 	"github.com/upgrade-bot/upgrade-bot/bot"
 	"github.com/upgrade-bot/upgrade-bot/releases"
@@ -21,7 +23,8 @@ import (
 // applyCommand is the old workflow: patch the version label on the
 // management cluster, after the same preview a plan shows.
 func (a *app) applyCommand() *cobra.Command {
-	var kubeconfig, kubeContext, namespace, cluster, to, releasesDir, provider, label string
+	var cluster, to, releasesDir, provider, label string
+	var kube *genericclioptions.ConfigFlags
 	var at string
 	var yes, force bool
 	cmd := &cobra.Command{
@@ -48,7 +51,7 @@ reported, not overwritten. When Flux manages the cluster from git, prefer
 				}
 			}
 			ctx := cmd.Context()
-			mc, err := connect(kubeconfig, kubeContext)
+			mc, err := connectWith(kube.ToRawKubeConfigLoader(), *kube.KubeConfig)
 			if err != nil {
 				return err
 			}
@@ -61,10 +64,7 @@ reported, not overwritten. When Flux manages the cluster from git, prefer
 				return fmt.Errorf("reading the releases of %s: %w", mc.host, err)
 			}
 			ap := &bot.Applier{Cluster: dryrun.New(mc.client, mc.mapper, 8), Catalog: catalog, Label: label}
-			if namespace == "" {
-				namespace = mc.namespace
-			}
-			preview, err := ap.Preview(ctx, namespace, cluster, to, force)
+			preview, err := ap.Preview(ctx, mc.namespace, cluster, to, force)
 			if err != nil {
 				return err
 			}
@@ -109,9 +109,7 @@ reported, not overwritten. When Flux manages the cluster from git, prefer
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&kubeconfig, "kubeconfig", "", "the management cluster's kubeconfig ($KUBECONFIG or ~/.kube/config when empty, as kubectl)")
-	f.StringVar(&kubeContext, "context", "", "the kubeconfig context")
-	f.StringVarP(&namespace, "namespace", "n", "", "the cluster's namespace (its organization); the context's namespace when empty")
+	kube = kubectlFlags(f)
 	f.StringVar(&cluster, "cluster", "", "the cluster's name")
 	f.StringVar(&to, "to", "", "the target release, e.g. v31.0.0")
 	f.StringVar(&releasesDir, "releases", "", "a releases directory; the management cluster's releases when empty")
@@ -147,4 +145,18 @@ func confirm(in io.Reader, out io.Writer, question string) (bool, error) {
 	}
 	answer = strings.ToLower(strings.TrimSpace(answer))
 	return answer == "y" || answer == "yes", nil
+}
+
+// kubectlFlags adds kubectl's connection flags (k8s.io/cli-runtime):
+// --kubeconfig, --context, -n/--namespace, --as, --server, --user,
+// --request-timeout and the TLS ones, so that `kubectl upgrade-bot apply`
+// takes what kubectl takes. Left out: kubectl's --cluster (here it names
+// the workload cluster) and the flags that would put a secret on the
+// command line (--token, --password, --username): credentials come from
+// the kubeconfig.
+func kubectlFlags(f *pflag.FlagSet) *genericclioptions.ConfigFlags {
+	kube := genericclioptions.NewConfigFlags(true)
+	kube.ClusterName, kube.BearerToken, kube.Password, kube.Username = nil, nil, nil, nil
+	kube.AddFlags(f)
+	return kube
 }

@@ -123,7 +123,12 @@ type managementCluster struct {
 func connect(kubeconfig, kubeContext string) (*managementCluster, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	rules.ExplicitPath = kubeconfig
-	loader := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: kubeContext})
+	return connectWith(clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: kubeContext}), kubeconfig)
+}
+
+// connectWith reaches the management cluster of a loaded kubeconfig;
+// kubeconfig names the file given explicitly, for messages.
+func connectWith(loader clientcmd.ClientConfig, kubeconfig string) (*managementCluster, error) {
 	cfg, err := loader.ClientConfig()
 	if err != nil {
 		if kubeconfig == "" {
