@@ -476,6 +476,15 @@ func (s *Service) upgrade(ctx context.Context, p vcs.Provider, repo string, c vc
 	if err != nil {
 		return nil, commandError(err, target)
 	}
+	return eachUpgrade(plan, func(cp *ClusterPlan) error {
+		_, err := s.deliver(ctx, p, repo, ws, cp, requestedBy(c))
+		return err
+	})
+}
+
+// eachUpgrade calls deliver for every cluster of the plan that upgrades,
+// and says why the others do not.
+func eachUpgrade(plan *Plan, deliver func(*ClusterPlan) error) ([]string, error) {
 	var notes []string
 	for _, cp := range plan.Clusters {
 		switch cp.Status {
@@ -484,7 +493,7 @@ func (s *Service) upgrade(ctx context.Context, p vcs.Provider, repo string, c vc
 		case StatusSkipped:
 			notes = append(notes, fmt.Sprintf("%s was skipped: %s", cp.ID(), cp.Reason))
 		case StatusUpgrade:
-			if _, err := s.deliver(ctx, p, repo, ws, cp, requestedBy(c)); err != nil {
+			if err := deliver(cp); err != nil {
 				return notes, err
 			}
 		}
@@ -694,22 +703,10 @@ func (s *Service) plan(ctx context.Context, p vcs.Provider, repo string, c vcs.C
 	if err != nil {
 		return nil, commandError(err, cmd.Target)
 	}
-	var notes []string
-	for _, cp := range plan.Clusters {
-		switch cp.Status {
-		case StatusCurrent:
-			notes = append(notes, fmt.Sprintf("%s is already on release v%s: nothing to render.", cp.ID(), cp.To))
-		case StatusSkipped:
-			notes = append(notes, fmt.Sprintf("%s was skipped: %s", cp.ID(), cp.Reason))
-		case StatusUpgrade:
-			pages := DiffComments(cp, min(p.CommentLimit(), CommentLimit), 200)
-			key := fmt.Sprintf("plan:%d:%s", c.ID, cp.ID())
-			if err := s.upsertComments(ctx, p, repo, c.Thread, key, pages); err != nil {
-				return notes, err
-			}
-		}
-	}
-	return notes, nil
+	return eachUpgrade(plan, func(cp *ClusterPlan) error {
+		pages := DiffComments(cp, min(p.CommentLimit(), CommentLimit), 200)
+		return s.upsertComments(ctx, p, repo, c.Thread, fmt.Sprintf("plan:%d:%s", c.ID, cp.ID()), pages)
+	})
 }
 
 // rerender renders the bot's own pull request again.

@@ -22,20 +22,7 @@ const shownFields = 3
 // exceed o.MaxBytes, diffs are left out from the end (and, if need be, table
 // rows), saying so.
 func Markdown(rs []Resource, o MarkdownOptions) string {
-	var changed, unchanged []Resource
-	for _, r := range rs {
-		if r.Status == StatusUnchanged {
-			unchanged = append(unchanged, r)
-		} else {
-			changed = append(changed, r)
-		}
-	}
-	rows := make([]string, len(changed))
-	sections := make([]string, len(changed))
-	for i, r := range changed {
-		rows[i] = tableRow(r)
-		sections[i] = section(r)
-	}
+	changed, unchanged, rows, sections := markdownParts(rs, 0)
 	out := compose(rows, sections, unchangedLine(unchanged), len(changed), len(sections))
 	if o.MaxBytes <= 0 || len(out) <= o.MaxBytes {
 		return out
@@ -237,23 +224,7 @@ func MarkdownPages(rs []Resource, maxBytes int) []string {
 	if maxBytes <= 0 || len(whole) <= maxBytes {
 		return []string{whole}
 	}
-	var changed, unchanged []Resource
-	for _, r := range rs {
-		if r.Status == StatusUnchanged {
-			unchanged = append(unchanged, r)
-		} else {
-			changed = append(changed, r)
-		}
-	}
-	rows := make([]string, len(changed))
-	sections := make([]string, len(changed))
-	for i, r := range changed {
-		rows[i] = tableRow(r)
-		sections[i] = section(r)
-		if len(sections[i]) > maxBytes {
-			sections[i] = shortSection(r, maxBytes)
-		}
-	}
+	changed, unchanged, rows, sections := markdownParts(rs, maxBytes)
 	head := compose(rows, nil, unchangedLine(unchanged), len(changed), 0)
 	if len(head) > maxBytes {
 		return []string{Markdown(rs, MarkdownOptions{MaxBytes: maxBytes})}
@@ -269,6 +240,29 @@ func MarkdownPages(rs []Resource, maxBytes int) []string {
 		page.WriteString(s)
 	}
 	return append(pages, page.String())
+}
+
+// markdownParts sorts resources into changed and unchanged ones and makes
+// the table row and folded diff of each changed one; with maxSection > 0,
+// longer diffs are shortened to fit.
+func markdownParts(rs []Resource, maxSection int) (changed, unchanged []Resource, rows, sections []string) {
+	for _, r := range rs {
+		if r.Status == StatusUnchanged {
+			unchanged = append(unchanged, r)
+		} else {
+			changed = append(changed, r)
+		}
+	}
+	rows = make([]string, len(changed))
+	sections = make([]string, len(changed))
+	for i, r := range changed {
+		rows[i] = tableRow(r)
+		sections[i] = section(r)
+		if maxSection > 0 && len(sections[i]) > maxSection {
+			sections[i] = shortSection(r, maxSection)
+		}
+	}
+	return changed, unchanged, rows, sections
 }
 
 // shortSection is a resource's folded diff cut to at most maxBytes, whole

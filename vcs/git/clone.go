@@ -1,6 +1,7 @@
 package git
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -500,11 +501,12 @@ func (ep *endpoint) fail(what string, err error) error {
 	return &remoteError{what: what, user: ep.user, secrets: ep.secrets, err: err}
 }
 
-// remoteError explains a failed clone, fetch or ls-remote; its text never
+// remoteError explains a failed clone, fetch, ls-remote or push; its text never
 // holds a password. It unwraps to the cause, go-git's transport errors
 // (transport.ErrAuthenticationRequired and the like) included.
 type remoteError struct {
 	what    string // what was being done, with the redacted URL
+	access  string // what the credentials must allow: "read" (the default) or "push to"
 	user    string // HTTP user name sent, "" when none
 	secrets []string
 	err     error
@@ -524,7 +526,9 @@ func (e *remoteError) Error() string {
 	case errors.Is(e.err, transport.ErrAuthenticationRequired):
 		hint = fmt.Sprintf("the remote refused the credentials of %s: check that the token is valid: ", e.user)
 	case errors.Is(e.err, transport.ErrAuthorizationFailed):
-		hint = fmt.Sprintf("the credentials of %s may not read this repository: ", e.user)
+		hint = fmt.Sprintf("the credentials of %s may not %s this repository: ", e.user, cmp.Or(e.access, "read"))
+	case errors.Is(e.err, ErrNonFastForward) || strings.Contains(msg, "non-fast-forward"):
+		hint = "the remote branch has commits the local one does not: someone changed it; delete the remote branch or start again from it: "
 	case errors.Is(e.err, transport.ErrRepositoryNotFound):
 		hint = "the repository does not exist, or the credentials may not see it: "
 	}

@@ -106,7 +106,7 @@ func (r *Repository) push(ctx context.Context, remote, branch string, cred *Cred
 		return fmt.Errorf("pushing %s to %s: reading the local branch: %w", branch, remote, err)
 	}
 
-	pe := &pushError{branch: branch, remote: remote, url: redactURL(rawURL)}
+	pe := &remoteError{what: fmt.Sprintf("pushing %s to %s (%s)", branch, remote, redactURL(rawURL)), access: "push to"}
 	ep, err := transport.NewEndpoint(rawURL)
 	if err != nil {
 		pe.err = err
@@ -147,37 +147,6 @@ func (r *Repository) push(ctx context.Context, remote, branch string, cred *Cred
 	}
 	return pe
 }
-
-// pushError explains a failed push; its text never holds a password.
-type pushError struct {
-	branch, remote, url string
-	user                string // user name sent, "" when none
-	secrets             []string
-	err                 error
-}
-
-func (e *pushError) Error() string {
-	msg := e.err.Error()
-	for _, s := range e.secrets {
-		if s != "" {
-			msg = strings.ReplaceAll(msg, s, "***")
-		}
-	}
-	var hint string
-	switch {
-	case errors.Is(e.err, transport.ErrAuthenticationRequired) && e.user == "":
-		hint = "the remote requires credentials and none were given: "
-	case errors.Is(e.err, transport.ErrAuthenticationRequired):
-		hint = fmt.Sprintf("the remote refused the credentials of %s: check that the token is valid: ", e.user)
-	case errors.Is(e.err, transport.ErrAuthorizationFailed):
-		hint = fmt.Sprintf("the credentials of %s may not push to this repository: ", e.user)
-	case errors.Is(e.err, ErrNonFastForward) || strings.Contains(msg, "non-fast-forward"):
-		hint = "the remote branch has commits the local one does not: someone changed it; delete the remote branch or start again from it: "
-	}
-	return fmt.Sprintf("pushing %s to %s (%s): %s%s", e.branch, e.remote, e.url, hint, msg)
-}
-
-func (e *pushError) Unwrap() error { return e.err }
 
 // redactURL hides the password of a URL's user information.
 func redactURL(raw string) string {
