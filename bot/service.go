@@ -545,7 +545,9 @@ func (s *Service) deliver(ctx context.Context, p vcs.Provider, repo string, ws *
 			return nil, fmt.Errorf("opening the pull request for %s: %w", branch, err)
 		}
 		log.Info("opened a pull request", "number", pr.Number)
-	} else if pr.Title != title || strings.TrimSpace(pr.Body) != strings.TrimSpace(body) {
+	} else if pr.Title != title || !strings.HasSuffix(strings.TrimSpace(pr.Body), strings.TrimSpace(Body(cp))) {
+		// The text changed (the releases or the base moved). Who asked
+		// first stays as written unless the text must change anyway.
 		if err := do(ctx, s, func() error { return p.UpdatePullRequest(ctx, repo, pr.Number, title, body) }); err != nil {
 			return nil, fmt.Errorf("updating pull request #%d: %w", pr.Number, err)
 		}

@@ -262,6 +262,35 @@ func runScenarios(t *testing.T, newForge func(t *testing.T) forge) {
 		waitComment(t, f, prThread, "Superseded by")
 	})
 
+	t.Run("rerender on the bot's pull request", func(t *testing.T) {
+		t.Parallel()
+		f := newForge(t)
+		startBot(t, f)
+		issue := vcs.Thread{Number: f.issue(t, "alice")}
+		id, _ := f.comment(t, issue, "alice", "/upgrade v31.0.0 peu02")
+		if got := waitReaction(t, f, issue, id); got != "rocket" {
+			t.Fatalf("reaction = %s", got)
+		}
+		pr := vcs.Thread{Number: f.pulls(t)[0].Number, PullRequest: true}
+		writes := f.writes()
+		id, _ = f.comment(t, pr, "alice", "/upgrade rerender")
+		if got := waitReaction(t, f, pr, id); got != "rocket" {
+			t.Fatalf("rerender: reaction = %s; the replies: %+v", got, botComments(t, f, pr))
+		}
+		// Nothing changed: the only write is the reaction.
+		if w := f.writes() - writes; w != 1 {
+			t.Errorf("a rerender with nothing new wrote %d times, want 1 (the reaction)", w)
+		}
+		if prs := f.pulls(t); len(prs) != 1 {
+			t.Errorf("a rerender made %d pull requests, want 1", len(prs))
+		}
+		id, _ = f.comment(t, issue, "alice", "/upgrade rerender")
+		if got := waitReaction(t, f, issue, id); got != "confused" {
+			t.Errorf("rerender on an issue: reaction = %s, want confused", got)
+		}
+		waitComment(t, f, issue, "works on the bot's own pull requests, and this is an issue")
+	})
+
 	t.Run("restart between receipt and pull request", func(t *testing.T) {
 		t.Parallel()
 		f := newForge(t)
