@@ -109,7 +109,7 @@ func parseTargetAndClusters(verb Verb) func([]string) (Command, error) {
 		}
 		v, err := releases.ParseVersion(args[0])
 		if err != nil {
-			return Command{}, fmt.Errorf("%q is not a release version (like v31.0.0): %w", args[0], err)
+			return Command{}, err // it names the word and the form a version takes
 		}
 		cmd := Command{Verb: verb, Target: "v" + v.String()}
 		if len(args) > 1 {

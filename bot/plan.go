@@ -270,6 +270,18 @@ func selectClusters(repo *render.Repository, req Request) ([]*render.Cluster, er
 	return out, nil
 }
 
+// RefusedPathError is an upgrade path the catalog's rules refuse (a
+// downgrade, a skipped major); --force turns it into a warning.
+type RefusedPathError struct {
+	Err error
+}
+
+func (e *RefusedPathError) Error() string {
+	return e.Err.Error() + " (to upgrade anyway, force it with --force)"
+}
+
+func (e *RefusedPathError) Unwrap() error { return e.Err }
+
 // AmbiguousClusterError is a request that names no cluster for a
 // repository with several.
 type AmbiguousClusterError struct {
@@ -399,7 +411,7 @@ func checkPath(catalog *releases.Catalog, cp *ClusterPlan, from, to *semver.Vers
 	warnings, err := releases.CheckUpgrade(catalog, fromRel, toRel, now)
 	if err != nil {
 		if !force {
-			return false, invalidf("%w (to upgrade anyway, force it with --force)", err)
+			return false, invalid(&RefusedPathError{Err: err})
 		}
 		cp.Warnings = append(cp.Warnings, "forced: "+err.Error())
 	}

@@ -503,9 +503,21 @@ func eachUpgrade(plan *Plan, deliver func(*ClusterPlan) error) ([]string, error)
 
 // commandError rewords the planner's CLI-flavoured hints for a comment.
 func commandError(err error, target string) error {
-	var amb *AmbiguousClusterError
-	if errors.As(err, &amb) {
+	var (
+		amb     *AmbiguousClusterError
+		refused *RefusedPathError
+		release *releases.UnknownReleaseError
+		cluster *render.UnknownClusterError
+	)
+	switch {
+	case errors.As(err, &amb):
 		return invalidf("the repository has %d clusters; name the ones to upgrade, e.g. `%s %s %s`. The clusters: %s", len(amb.Names), CommandPrefix, target, amb.Names[0], summarizeList(amb.Names, 20))
+	case errors.As(err, &refused):
+		return invalidf("%v. The bot does not force such upgrades: to make one anyway, run `upgrade-bot propose --force` and open the pull request yourself", refused.Err)
+	case errors.As(err, &release):
+		return invalidf("%s", release.Brief())
+	case errors.As(err, &cluster):
+		return invalidf("%s", cluster.Brief())
 	}
 	return err
 }

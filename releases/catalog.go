@@ -111,6 +111,12 @@ type UnknownReleaseError struct {
 
 // Error names the release, the nearby ones, and how to list them all.
 func (e *UnknownReleaseError) Error() string {
+	return e.Brief() + "; run `upgrade-bot releases` to list them"
+}
+
+// Brief names the release and the nearby ones, without the command line's
+// hint.
+func (e *UnknownReleaseError) Brief() string {
 	msg := fmt.Sprintf("release v%s is not in the %s catalog", e.Version, e.Provider)
 	if len(e.Nearby) > 0 {
 		vs := make([]string, len(e.Nearby))
@@ -119,5 +125,5 @@ func (e *UnknownReleaseError) Error() string {
 		}
 		msg += "; nearby: " + strings.Join(vs, ", ")
 	}
-	return msg + "; run `upgrade-bot releases` to list them"
+	return msg
 }

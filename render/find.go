@@ -23,6 +23,13 @@ type UnknownClusterError struct {
 
 // Error names the cluster asked for and the closest known ones.
 func (e *UnknownClusterError) Error() string {
+	return e.text("; list them with `upgrade-bot plan --all`")
+}
+
+// Brief is Error without the command line's hint.
+func (e *UnknownClusterError) Brief() string { return e.text("") }
+
+func (e *UnknownClusterError) text(hint string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "no cluster %q in the repository", e.Name)
 	if len(e.Suggestions) > 0 {
@@ -31,7 +38,7 @@ func (e *UnknownClusterError) Error() string {
 	if e.Known == 0 {
 		b.WriteString(" (no Cluster API clusters found)")
 	} else {
-		fmt.Fprintf(&b, " (%d clusters found; list them with `upgrade-bot plan --all`)", e.Known)
+		fmt.Fprintf(&b, " (%d clusters found%s)", e.Known, hint)
 	}
 	return b.String()
 }
