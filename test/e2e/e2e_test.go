@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -53,8 +54,8 @@ type forge interface {
 	// the forge sends its pull request update webhooks.
 	push(t *testing.T, user, branch string, files map[string]string)
 	// failCreatePull makes the next request that opens a pull request
-	// fail with status.
-	failCreatePull(status int)
+	// fail with status (and Retry-After when not empty).
+	failCreatePull(status int, retryAfter string)
 	// git runs git in the bare repository.
 	git(t *testing.T, args ...string) string
 	writes() int
@@ -399,17 +400,22 @@ func runScenarios(t *testing.T, newForge func(t *testing.T) forge) {
 		f := newForge(t)
 		startBot(t, f)
 		issue := vcs.Thread{Number: f.issue(t, "alice")}
-		f.failCreatePull(502)
+		f.failCreatePull(502, "")
+		f.failCreatePull(429, "1")
+		start := time.Now()
 		id, _ := f.comment(t, issue, "alice", "/upgrade v31.0.0 peu02")
 		if got := waitReaction(t, f, issue, id); got != "rocket" {
-			t.Fatalf("after one 502: reaction = %s; the replies: %+v", got, botComments(t, f, issue))
+			t.Fatalf("after a 502 and a 429: reaction = %s; the replies: %+v", got, botComments(t, f, issue))
 		}
 		if prs := f.pulls(t); len(prs) != 1 {
-			t.Fatalf("after one 502: %d pull requests, want 1", len(prs))
+			t.Fatalf("after a 502 and a 429: %d pull requests, want 1", len(prs))
+		}
+		if took := time.Since(start); took < time.Second {
+			t.Errorf("the bot retried after %s, sooner than the Retry-After of 1 s", took)
 		}
 		// Four failures in a row use up the attempts: the person is told.
 		for range 4 {
-			f.failCreatePull(503)
+			f.failCreatePull(503, "")
 		}
 		id, _ = f.comment(t, issue, "alice", "/upgrade v31.0.0 peu01")
 		if got := waitReaction(t, f, issue, id); got != "confused" {
@@ -423,4 +429,11 @@ func runScenarios(t *testing.T, newForge func(t *testing.T) forge) {
 			t.Errorf("after four 503s: %d pull requests, want still 1", len(prs))
 		}
 	})
+}
+
+func retryHeader(retryAfter string) http.Header {
+	if retryAfter == "" {
+		return nil
+	}
+	return http.Header{"Retry-After": []string{retryAfter}}
 }

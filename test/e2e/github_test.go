@@ -116,8 +116,8 @@ func (f *githubForge) push(t *testing.T, user, branch string, files map[string]s
 	f.gitPush(t, user, branch, branch, files)
 }
 
-func (f *githubForge) failCreatePull(status int) {
-	f.s.FailNext(http.MethodPost, "/repos/{owner}/{repo}/pulls", status, nil)
+func (f *githubForge) failCreatePull(status int, retryAfter string) {
+	f.s.FailNext(http.MethodPost, "/repos/{owner}/{repo}/pulls", status, retryHeader(retryAfter))
 }
 
 // gitPush commits files on top of from and pushes them to branch over

@@ -101,6 +101,6 @@ func (f *gitlabForge) push(t *testing.T, user, branch string, files map[string]s
 	f.s.Push(t.Context(), t, repo, user, branch, files)
 }
 
-func (f *gitlabForge) failCreatePull(status int) {
-	f.s.FailNext(http.MethodPost, "/projects/*/merge_requests", status, nil)
+func (f *gitlabForge) failCreatePull(status int, retryAfter string) {
+	f.s.FailNext(http.MethodPost, "/projects/*/merge_requests", status, retryHeader(retryAfter))
 }
