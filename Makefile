@@ -42,7 +42,7 @@ deps: ## Install what builds and tests need (git, Go modules)
 
 .PHONY: build
 build: deps ## Build bin/upgrade-bot
-	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/upgrade-bot ./cmd/upgrade-bot
+	$(GO) build -tags timetzdata -ldflags '$(LDFLAGS)' -o $(BIN)/upgrade-bot ./cmd/upgrade-bot
 
 .PHONY: demo
 demo: build ## Plan and propose an upgrade of the embedded example repository

@@ -3,7 +3,11 @@ package git
 import (
 	"errors"
 	"fmt"
+	"io"
+	"strings"
+	"time"
 
+	gogit "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 )
 
@@ -90,4 +94,33 @@ func (r *Repository) CommitAuthors(tip, base string) ([]Signature, error) {
 		queue = append(queue, c.ParentHashes...)
 	}
 	return out, nil
+}
+
+// LastChange is the commit time of the newest commit on HEAD that changed
+// anything under path (a file or directory, slash-separated, relative to
+// the work tree's root); false when none did. The bot takes it as the time
+// a cluster reached the version its files hold.
+func (r *Repository) LastChange(path string) (time.Time, bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	head, err := r.repo.Head()
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("resolving HEAD: %w", err)
+	}
+	prefix := strings.TrimSuffix(path, "/")
+	iter, err := r.repo.Log(&gogit.LogOptions{From: head.Hash(), PathFilter: func(p string) bool {
+		return p == prefix || strings.HasPrefix(p, prefix+"/")
+	}})
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("reading the history of %s: %w", path, err)
+	}
+	defer iter.Close()
+	c, err := iter.Next()
+	if errors.Is(err, io.EOF) {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("reading the history of %s: %w", path, err)
+	}
+	return c.Committer.When, true, nil
 }
