@@ -15,6 +15,7 @@ import (
 
 	"github.com/go-logr/logr"
 
+	"github.com/upgrade-bot/upgrade-bot/bot/policy"
 	"github.com/upgrade-bot/upgrade-bot/releases"
 	"github.com/upgrade-bot/upgrade-bot/render"
 	"github.com/upgrade-bot/upgrade-bot/vcs"
@@ -63,6 +64,7 @@ type Service struct {
 	locks    map[string]*sync.Mutex
 	inflight map[string]bool
 	selves   map[string]vcs.User
+	policies map[string]*policy.File // the last valid policy of each repository
 }
 
 // Backoff is how a transient error is retried: Attempts tries in all,

@@ -143,6 +143,8 @@ type PullRequest struct {
 	State   string // "open", "closed" or "merged"
 	Author  User
 	URL     string
+	// CreatedAt is when the pull request was opened.
+	CreatedAt time.Time
 }
 
 // NewPullRequest is what opening a pull request needs.

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -43,6 +44,7 @@ type serveOptions struct {
 	workdir, authorName, authorEmail                   string
 	scanInterval, scanWindow                           time.Duration
 	watchLabels                                        bool
+	reconcileInterval                                  time.Duration
 	followTimeout                                      time.Duration
 
 	server server.Options
@@ -81,6 +83,7 @@ func (o *serveOptions) addFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.authorEmail, "author-email", "upgrade-bot@users.noreply.github.com", "email on the bot's commits")
 	f.DurationVar(&o.scanInterval, "scan-interval", 10*time.Minute, "how often to look for unanswered commands (0 turns the periodic scan off; the start-up scan always runs)")
 	f.DurationVar(&o.scanWindow, "scan-window", 72*time.Hour, "how far back the scan looks for unanswered commands")
+	f.DurationVar(&o.reconcileInterval, "reconcile-interval", 15*time.Minute, "how often to open the release-driven upgrade pull requests the repositories' policies allow (0 turns it off; a new release also triggers it)")
 	f.BoolVar(&o.watchLabels, "watch-labels", true, "with --kubeconfig and one --repo: open a pull request when a cluster's version label is changed on the management cluster outside git")
 	f.DurationVar(&o.followTimeout, "follow-timeout", 2*time.Hour, "with --kubeconfig: how long to follow a merged upgrade on the management cluster before commenting that it has not finished")
 	o.server.AddFlags(f)
@@ -200,6 +203,8 @@ func (a *app) serve(ctx context.Context, o *serveOptions) error {
 		Catalog: catalog.Load, Label: o.label, Workdir: o.workdir, Author: author,
 		Allow: o.allow, Repos: o.repos, Log: a.log,
 	}
+	// newRelease wakes the reconcile loop when a release appears.
+	newRelease := make(chan struct{}, 1)
 	// background are the watches that run beside the server.
 	var background []func(context.Context) error
 	if o.releases != "" {
@@ -238,6 +243,10 @@ func (a *app) serve(ctx context.Context, o *serveOptions) error {
 				}
 				catalog.Store(fresh)
 				a.log.Info("a new release appeared; the catalog was reloaded", "release", r)
+				select {
+				case newRelease <- struct{}{}:
+				default:
+				}
 			})
 		})
 	}
@@ -262,15 +271,22 @@ func (a *app) serve(ctx context.Context, o *serveOptions) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	svc.Lifetime = ctx
+	// The loops and watches stop with the server: once it has finished
+	// or abandoned its jobs, they are cancelled and waited for.
+	var wg sync.WaitGroup
 	for _, watch := range background {
-		go func() {
+		wg.Go(func() {
 			if err := watch(ctx); err != nil && ctx.Err() == nil {
 				a.log.Error("a watch of the management cluster stopped", "error", err)
 			}
-		}()
+		})
 	}
-	go a.scanLoop(ctx, svc, providers, o)
-	return srv.Run(ctx, ln)
+	wg.Go(func() { a.scanLoop(ctx, svc, providers, o) })
+	wg.Go(func() { a.reconcileLoop(ctx, svc, providers, o, &catalog, newRelease) })
+	err = srv.Run(ctx, ln)
+	cancel()
+	wg.Wait()
+	return err
 }
 
 // driftWatch watches the clusters' version labels on the management
@@ -324,6 +340,41 @@ func (a *app) scanLoop(ctx context.Context, svc *bot.Service, providers map[stri
 		case <-ctx.Done():
 			return
 		case <-time.After(o.scanInterval):
+		}
+	}
+}
+
+// reconcileLoop opens the release-driven pull requests the policies
+// allow: at start-up, every reconcile interval and when a release appears.
+// A releases directory is read again each time, so a release added there
+// is noticed within an interval.
+func (a *app) reconcileLoop(ctx context.Context, svc *bot.Service, providers map[string]vcs.Provider, o *serveOptions, catalog *atomic.Pointer[releases.Catalog], newRelease <-chan struct{}) {
+	if o.reconcileInterval <= 0 || len(o.repos) == 0 {
+		return
+	}
+	for {
+		if o.releases != "" {
+			if c, err := releases.Load(ctx, o.releases); err != nil {
+				a.log.Error("reading the releases again; the last catalog stays in force", "releases", o.releases, "error", err)
+			} else {
+				catalog.Store(c)
+			}
+		}
+		for _, name := range sortedNames(providers) {
+			for _, repo := range o.repos {
+				res, err := svc.Reconcile(ctx, providers[name], repo)
+				if err != nil {
+					a.log.Warn("opening release-driven pull requests", "forge", name, "repo", repo, "error", err)
+					continue
+				}
+				a.log.Info("reconciled release-driven pull requests", "forge", name, "repo", repo, "opened", res.Opened, "limited", res.Limited)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-newRelease:
+		case <-time.After(o.reconcileInterval):
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -290,6 +291,64 @@ func runScenarios(t *testing.T, newForge func(t *testing.T) forge) {
 			t.Errorf("rerender on an issue: reaction = %s, want confused", got)
 		}
 		waitComment(t, f, issue, "works on the bot's own pull requests, and this is an issue")
+	})
+
+	t.Run("a release opens the pull requests the policy allows, within its limits", func(t *testing.T) {
+		t.Parallel()
+		f := newForge(t)
+		h := startBot(t, f)
+		// The defaults: patch and minor updates, any time.
+		res, err := h.svc.Reconcile(t.Context(), f.provider(), repo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []string{"org-acme/peu02", "org-globex/pus01"}; !slices.Equal(res.Opened, want) {
+			t.Errorf("opened %v, want %v; the decisions: %+v", res.Opened, want, res.Decisions)
+		}
+		heads := map[string]string{}
+		for _, pr := range f.pulls(t) {
+			heads[pr.Head] = pr.Body
+		}
+		if len(heads) != 2 || !strings.Contains(heads["upgrade-bot/peu02/v30.1.0"], "Release v30.1.0 is available, and the repository's policy allows it now") || heads["upgrade-bot/pus01/v31.1.0"] == "" {
+			t.Errorf("pull requests: %v", heads)
+		}
+		// Again: nothing new, nothing written.
+		writes := f.writes()
+		if _, err := h.svc.Reconcile(t.Context(), f.provider(), repo); err != nil {
+			t.Fatal(err)
+		}
+		if w := f.writes() - writes; w != 0 {
+			t.Errorf("a second reconcile wrote %d times, want 0", w)
+		}
+		if prs := f.pulls(t); len(prs) != 2 {
+			t.Errorf("a second reconcile left %d pull requests, want 2", len(prs))
+		}
+	})
+
+	t.Run("a policy's hourly limit holds release-driven pull requests back", func(t *testing.T) {
+		t.Parallel()
+		f := newForge(t)
+		f.push(t, "alice", "main", map[string]string{".upgrade-bot.yaml": "prHourlyLimit: 1\n"})
+		h := startBot(t, f)
+		res, err := h.svc.Reconcile(t.Context(), f.provider(), repo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Opened) != 1 || len(res.Limited) != 1 {
+			t.Errorf("opened %v and held back %v, want one each", res.Opened, res.Limited)
+		}
+		if prs := f.pulls(t); len(prs) != 1 {
+			t.Errorf("%d pull requests, want 1", len(prs))
+		}
+		// A broken policy leaves the last valid one in force.
+		f.push(t, "alice", "main", map[string]string{".upgrade-bot.yaml": "prHourlyLimit: lots\n"})
+		res, err = h.svc.Reconcile(t.Context(), f.provider(), repo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Limited) != 1 {
+			t.Errorf("with a broken policy, held back %v, want the last valid policy's limit to hold one back", res.Limited)
+		}
 	})
 
 	t.Run("restart between receipt and pull request", func(t *testing.T) {

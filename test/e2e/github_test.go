@@ -147,7 +147,8 @@ func (f *githubForge) gitPush(t *testing.T, user, from, branch string, files map
 			t.Fatal(err)
 		}
 	}
-	run("commit", "--quiet", "-am", "Bump a cluster")
+	run("add", "-A")
+	run("commit", "--quiet", "-m", "Bump a cluster")
 	run("push", "--quiet", "origin", branch)
 }
 

@@ -156,5 +156,7 @@ func pullRequest(pr *github.PullRequest) *vcs.PullRequest {
 		State:   state,
 		Author:  user(pr.GetUser()),
 		URL:     pr.GetHTMLURL(),
+
+		CreatedAt: pr.GetCreatedAt().Time,
 	}
 }

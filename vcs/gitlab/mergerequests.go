@@ -122,6 +122,9 @@ func pullRequest(mr *gl.BasicMergeRequest, refs *gl.MergeRequestDiffRefs) vcs.Pu
 		State:   state(mr.State),
 		URL:     mr.WebURL,
 	}
+	if mr.CreatedAt != nil {
+		pr.CreatedAt = *mr.CreatedAt
+	}
 	if refs != nil {
 		pr.BaseSHA = refs.BaseSha
 		if pr.HeadSHA == "" {

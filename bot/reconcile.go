@@ -1,0 +1,149 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"time"
+
+	"github.com/upgrade-bot/upgrade-bot/bot/policy"
+	"github.com/upgrade-bot/upgrade-bot/render"
+	"github.com/upgrade-bot/upgrade-bot/vcs"
+)
+
+// ReconcileResult says what a reconcile of one repository did.
+type ReconcileResult struct {
+	Decisions []Decision
+	// Opened are the clusters whose upgrade pull request was opened or
+	// brought up to date.
+	Opened []string
+	// Limited are the clusters the policy's pull request limits held
+	// back this time.
+	Limited []string
+}
+
+// Reconcile brings one repository's release-driven upgrade pull requests
+// in line with its policy, the releases and the clock: every cluster the
+// decision function says to propose gets its pull request (adopted and
+// updated when it exists), within the policy's limits on open pull
+// requests and pull requests opened per hour. It is idempotent, so it runs
+// when a release appears and periodically, and a missed event never
+// matters.
+func (s *Service) Reconcile(ctx context.Context, p vcs.Provider, repo string) (*ReconcileResult, error) {
+	now := s.now()
+	ws, err := s.checkout(ctx, p, repo)
+	if err != nil {
+		return nil, err
+	}
+	defer ws.unlock()
+	pf, err := s.policy(ctx, p, repo, ws.dir)
+	if err != nil {
+		return nil, err
+	}
+	tree, err := render.Discover(ctx, ws.dir, render.Options{VersionLabel: s.label()})
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", repo, err)
+	}
+	roots := map[string]string{}
+	for _, c := range tree.Clusters {
+		roots[clusterID(c)] = c.Root
+	}
+	d := &Decider{Catalog: s.Catalog(), Policy: pf, Label: s.Label, Since: func(id string) (time.Time, bool) {
+		root, ok := roots[id]
+		if !ok {
+			return time.Time{}, false
+		}
+		t, found, err := ws.repo.LastChange(path.Clean(root))
+		return t, err == nil && found
+	}}
+	res := &ReconcileResult{Decisions: d.Decide(tree, now)}
+
+	open, err := retry(ctx, s, func() ([]vcs.PullRequest, error) { return p.PullRequests(ctx, repo, "upgrade-bot/") })
+	if err != nil {
+		return nil, fmt.Errorf("listing the bot's pull requests in %s: %w", repo, err)
+	}
+	openBranches := map[string]bool{}
+	openedLastHour := 0
+	for _, pr := range open {
+		openBranches[pr.Head] = true
+		if now.Sub(pr.CreatedAt) < time.Hour {
+			openedLastHour++
+		}
+	}
+	settings := pf.For(policy.Cluster{})
+	for _, dec := range res.Decisions {
+		if dec.Action != ActionPropose {
+			continue
+		}
+		name := dec.Name
+		branch := fmt.Sprintf("upgrade-bot/%s/%s", path.Base(name), dec.Target)
+		exists := openBranches[branch]
+		if !exists {
+			if limit := settings.PRConcurrentLimit; limit > 0 && len(openBranches) >= limit {
+				res.Limited = append(res.Limited, name)
+				continue
+			}
+			if limit := settings.PRHourlyLimit; limit > 0 && openedLastHour >= limit {
+				res.Limited = append(res.Limited, name)
+				continue
+			}
+		}
+		plan, err := s.planner(ctx).Plan(ctx, ws.dir, Request{Clusters: []string{name}, Target: dec.Target, Mode: ModePropose, Actor: "release"})
+		if err != nil {
+			s.log(ctx).Warn("planning a release-driven upgrade", "repo", repo, "cluster", name, "target", dec.Target, "error", err)
+			continue
+		}
+		origin := fmt.Sprintf("Release %s is available, and the repository's policy allows it now: %s.", dec.Target, dec.Reason)
+		for _, cp := range plan.Clusters {
+			if cp.Status != StatusUpgrade {
+				continue
+			}
+			if _, err := s.deliver(ctx, p, repo, ws, cp, origin); err != nil {
+				return res, fmt.Errorf("proposing %s for %s: %w", dec.Target, name, err)
+			}
+			res.Opened = append(res.Opened, name)
+			if !exists {
+				openBranches[branch] = true
+				openedLastHour++
+			}
+		}
+	}
+	if len(res.Limited) > 0 {
+		s.log(ctx).Info("pull request limits held upgrades back", "repo", repo, "clusters", res.Limited)
+	}
+	return res, nil
+}
+
+// policy reads the repository's policy at the tip of its default branch.
+// A policy that does not parse leaves the last valid one of the
+// repository in force (the defaults when there was none), and is logged.
+func (s *Service) policy(ctx context.Context, p vcs.Provider, repo, dir string) (*policy.File, error) {
+	key := p.Name() + "/" + repo
+	data, err := os.ReadFile(filepath.Join(dir, policy.FileName))
+	if errors.Is(err, fs.ErrNotExist) {
+		return policy.Default(), nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the policy of %s: %w", repo, err)
+	}
+	pf, perr := policy.Parse(data, policy.FileName)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.policies == nil {
+		s.policies = map[string]*policy.File{}
+	}
+	if perr != nil {
+		last := s.policies[key]
+		if last == nil {
+			last = policy.Default()
+		}
+		s.log(ctx).Error("the repository's policy is not valid; the last valid one stays in force", "repo", repo, "problems", perr.Error())
+		return last, nil
+	}
+	s.policies[key] = pf
+	return pf, nil
+}
