@@ -153,6 +153,11 @@ func TestPullRequests(t *testing.T) {
 		Head: branch, Base: "main", HeadSHA: head, BaseSHA: w.main, HeadRef: "refs/pull/1/head",
 		State: "open", Author: vcs.User{Login: "upgrade-bot-user"}, URL: w.fake.URL + "/" + testRepo + "/pull/1",
 	}
+	// The forge stamps the creation; it must be now, give or take.
+	if age := time.Since(created.CreatedAt); age < -time.Minute || age > time.Minute {
+		t.Errorf("CreatedAt = %v, want about now", created.CreatedAt)
+	}
+	want.CreatedAt = created.CreatedAt
 	if diff := cmp.Diff(want, created); diff != "" {
 		t.Fatalf("CreatePullRequest (-want +got):\n%s", diff)
 	}

@@ -185,6 +185,9 @@ func expected(t *testing.T, e example, delivery string) vcs.Event {
 			Author:  account(p, "pull_request", "user"),
 			URL:     str(p, "pull_request", "html_url"),
 		}
+		if created, err := time.Parse(time.RFC3339, str(p, "pull_request", "created_at")); err == nil {
+			want.PullRequest.CreatedAt = created
+		}
 	}
 	return want
 }

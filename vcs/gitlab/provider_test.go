@@ -148,6 +148,11 @@ func TestPullRequestLifecycle(t *testing.T) {
 		Author: vcs.User{Login: "upgrade-bot"},
 		URL:    e.fake.BaseURL() + "/" + e.repo + "/-/merge_requests/1",
 	}
+	// The forge stamps the creation; it must be now, give or take.
+	if age := time.Since(created.CreatedAt); age < -time.Minute || age > time.Minute {
+		t.Errorf("CreatedAt = %v, want about now", created.CreatedAt)
+	}
+	want.CreatedAt = created.CreatedAt
 	if diff := cmp.Diff(want, created); diff != "" {
 		t.Errorf("CreatePullRequest (-want +got):\n%s", diff)
 	}
