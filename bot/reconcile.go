@@ -8,6 +8,8 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/upgrade-bot/upgrade-bot/bot/policy"
@@ -24,6 +26,10 @@ type ReconcileResult struct {
 	// Limited are the clusters the policy's pull request limits held
 	// back this time.
 	Limited []string
+	// Declined are the clusters whose pull request for the target a
+	// person closed without merging: the bot does not propose that
+	// version again (a comment command still can).
+	Declined []string
 }
 
 // Reconcile brings one repository's release-driven upgrade pull requests
@@ -83,6 +89,14 @@ func (s *Service) Reconcile(ctx context.Context, p vcs.Provider, repo string) (*
 		branch := fmt.Sprintf("upgrade-bot/%s/%s", path.Base(name), dec.Target)
 		exists := openBranches[branch]
 		if !exists {
+			declined, err := s.declined(ctx, p, repo, branch)
+			if err != nil {
+				return res, err
+			}
+			if declined {
+				res.Declined = append(res.Declined, name)
+				continue
+			}
 			if limit := settings.PRConcurrentLimit; limit > 0 && len(openBranches) >= limit {
 				res.Limited = append(res.Limited, name)
 				continue
@@ -115,7 +129,45 @@ func (s *Service) Reconcile(ctx context.Context, p vcs.Provider, repo string) (*
 	if len(res.Limited) > 0 {
 		s.log(ctx).Info("pull request limits held upgrades back", "repo", repo, "clusters", res.Limited)
 	}
+	if len(res.Declined) > 0 {
+		s.log(ctx).Info("not proposing versions whose pull request a person closed", "repo", repo, "clusters", res.Declined)
+	}
 	return res, nil
+}
+
+// declined reports whether a person closed the bot's pull request from
+// branch without merging it: that version is then not proposed again, as
+// Renovate does. The memory is the forge's, not the bot's.
+func (s *Service) declined(ctx context.Context, p vcs.Provider, repo, branch string) (bool, error) {
+	hist, err := retry(ctx, s, func() ([]vcs.PullRequest, error) { return p.BranchHistory(ctx, repo, branch) })
+	if err != nil {
+		return false, fmt.Errorf("reading the history of %s in %s: %w", branch, repo, err)
+	}
+	self, err := s.self(ctx, p)
+	if err != nil {
+		return false, err
+	}
+	for _, pr := range hist {
+		if pr.State != "closed" {
+			continue
+		}
+		// The bot closes pull requests it supersedes, saying so in a
+		// comment: those were not declined by a person.
+		comments, err := retry(ctx, s, func() ([]vcs.Comment, error) {
+			return p.Comments(ctx, repo, vcs.Thread{Number: pr.Number, PullRequest: true})
+		})
+		if err != nil {
+			return false, fmt.Errorf("reading the comments of pull request #%d in %s: %w", pr.Number, repo, err)
+		}
+		superseded := slices.ContainsFunc(comments, func(c vcs.Comment) bool {
+			m := markerLine.FindStringSubmatch(c.Body)
+			return m != nil && m[1] == "superseded" && strings.EqualFold(c.Author.Login, self.Login)
+		})
+		if !superseded {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // policy reads the repository's policy at the tip of its default branch.

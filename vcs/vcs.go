@@ -38,6 +38,10 @@ type Provider interface {
 	// PullRequests lists the open pull requests whose head branch starts
 	// with prefix.
 	PullRequests(ctx context.Context, repo, prefix string) ([]PullRequest, error)
+	// BranchHistory lists every pull request, open, closed or merged,
+	// whose head is branch in repo itself, newest first: the bot's memory
+	// of what happened to a proposal, kept on the forge.
+	BranchHistory(ctx context.Context, repo, branch string) ([]PullRequest, error)
 	// PullRequest returns one pull request by number.
 	PullRequest(ctx context.Context, repo string, number int) (*PullRequest, error)
 	// CreatePullRequest opens a pull request from pr.Head into pr.Base.

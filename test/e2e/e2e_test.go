@@ -323,6 +323,58 @@ func runScenarios(t *testing.T, newForge func(t *testing.T) forge) {
 		if prs := f.pulls(t); len(prs) != 2 {
 			t.Errorf("a second reconcile left %d pull requests, want 2", len(prs))
 		}
+		// A person closes one without merging: that version is not
+		// proposed again.
+		for _, pr := range f.pulls(t) {
+			if pr.Head == "upgrade-bot/peu02/v30.1.0" {
+				if err := f.provider().ClosePullRequest(t.Context(), repo, pr.Number); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		res, err = h.svc.Reconcile(t.Context(), f.provider(), repo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []string{"org-acme/peu02"}; !slices.Equal(res.Declined, want) {
+			t.Errorf("declined %v, want %v", res.Declined, want)
+		}
+		open := 0
+		for _, pr := range f.pulls(t) {
+			if pr.State == "open" {
+				open++
+			}
+		}
+		if open != 1 {
+			t.Errorf("%d open pull requests after a person closed one, want 1", open)
+		}
+		// A pull request the bot itself closed, superseded by a person's
+		// /upgrade to another version, is not a refusal: once that one is
+		// closed too, the release is proposed again.
+		issue := vcs.Thread{Number: f.issue(t, "alice")}
+		id, _ := f.comment(t, issue, "alice", "/upgrade v32.0.0 pus01")
+		if got := waitReaction(t, f, issue, id); got != "rocket" {
+			t.Fatalf("reaction = %s; replies %+v", got, botComments(t, f, issue))
+		}
+		for _, pr := range f.pulls(t) {
+			switch {
+			case pr.Head == "upgrade-bot/pus01/v31.1.0" && pr.State != "closed":
+				t.Fatalf("the /upgrade to v32.0.0 did not supersede the v31.1.0 pull request: %+v", f.pulls(t))
+			case pr.Head == "upgrade-bot/pus01/v32.0.0":
+				if err := f.provider().ClosePullRequest(t.Context(), repo, pr.Number); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if res, err = h.svc.Reconcile(t.Context(), f.provider(), repo); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Contains(res.Opened, "org-globex/pus01") {
+			t.Errorf("the release the bot had superseded was not proposed again: %+v", res)
+		}
+		if slices.Contains(res.Declined, "org-globex/pus01") {
+			t.Errorf("a pull request the bot superseded counts as declined: %+v", res)
+		}
 	})
 
 	t.Run("a policy's hourly limit holds release-driven pull requests back", func(t *testing.T) {

@@ -218,6 +218,13 @@ func TestPullRequests(t *testing.T) {
 	if pr, err := w.p.FindPullRequest(ctx, testRepo, branch); err != nil || pr != nil {
 		t.Errorf("FindPullRequest after closing = %+v, %v; want nil, nil", pr, err)
 	}
+	// The closed one is remembered on the branch; another branch has none.
+	if hist, err := w.p.BranchHistory(ctx, testRepo, branch); err != nil || len(hist) != 1 || hist[0].Number != 1 || hist[0].State != "closed" {
+		t.Errorf("BranchHistory after closing = %+v, %v; want the closed pull request 1", hist, err)
+	}
+	if hist, err := w.p.BranchHistory(ctx, testRepo, "upgrade-bot/other/v1.0.0"); err != nil || len(hist) != 0 {
+		t.Errorf("BranchHistory of a branch without pull requests = %+v, %v", hist, err)
+	}
 
 	// A merged pull request says so.
 	w.pushBranch(t, testRepo, "upgrade-bot/peu01/v32.0.0", "32.0.0")

@@ -42,6 +42,36 @@ func (p *Provider) FindPullRequest(ctx context.Context, repo, branch string) (*v
 	}
 }
 
+// BranchHistory lists every pull request from branch in repo itself,
+// newest first.
+func (p *Provider) BranchHistory(ctx context.Context, repo, branch string) ([]vcs.PullRequest, error) {
+	owner, name, err := split(repo)
+	if err != nil {
+		return nil, err
+	}
+	c, err := p.clientFor(ctx, repo)
+	if err != nil {
+		return nil, fmt.Errorf("listing the pull requests from %s in %s: %w", branch, repo, err)
+	}
+	opts := &github.PullRequestListOptions{State: "all", Head: owner + ":" + branch, ListOptions: github.ListOptions{PerPage: perPage}}
+	var out []vcs.PullRequest
+	for {
+		prs, resp, err := c.PullRequests.List(ctx, owner, name, opts)
+		if err != nil {
+			return nil, wrap(err, "listing the pull requests from %s in %s", branch, repo)
+		}
+		for _, pr := range prs {
+			if pr.GetHead().GetRef() == branch && strings.EqualFold(pr.GetHead().GetRepo().GetFullName(), repo) {
+				out = append(out, *pullRequest(pr))
+			}
+		}
+		if resp.NextPage == 0 {
+			return out, nil
+		}
+		opts.Page = resp.NextPage
+	}
+}
+
 // PullRequests lists the open pull requests of repo whose head branch, in
 // repo itself, starts with prefix.
 func (p *Provider) PullRequests(ctx context.Context, repo, prefix string) ([]vcs.PullRequest, error) {

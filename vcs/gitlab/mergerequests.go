@@ -38,6 +38,30 @@ func (p *Provider) FindPullRequest(ctx context.Context, repo, branch string) (*v
 	return nil, nil
 }
 
+// BranchHistory lists every merge request from branch in repo itself,
+// newest first.
+func (p *Provider) BranchHistory(ctx context.Context, repo, branch string) ([]vcs.PullRequest, error) {
+	opts := &gl.ListProjectMergeRequestsOptions{
+		ListOptions:  gl.ListOptions{PerPage: perPage},
+		State:        gl.Ptr("all"),
+		SourceBranch: gl.Ptr(branch),
+	}
+	mrs, err := gl.ScanAndCollect(func(page gl.PaginationOptionFunc) ([]*gl.BasicMergeRequest, *gl.Response, error) {
+		mrs, resp, err := p.client.MergeRequests.ListProjectMergeRequests(repo, opts, gl.WithContext(ctx), page)
+		return mrs, resp, classify(resp, err)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing the merge requests from branch %s in %s: %w", branch, repo, err)
+	}
+	var out []vcs.PullRequest
+	for _, mr := range mrs {
+		if mr.SourceBranch == branch && mr.SourceProjectID == mr.TargetProjectID {
+			out = append(out, pullRequest(mr, nil))
+		}
+	}
+	return out, nil
+}
+
 // PullRequests lists the open merge requests of repo whose source branch,
 // in repo itself, starts with prefix.
 func (p *Provider) PullRequests(ctx context.Context, repo, prefix string) ([]vcs.PullRequest, error) {

@@ -198,6 +198,13 @@ func TestPullRequestLifecycle(t *testing.T) {
 	if pr, err := e.p.FindPullRequest(ctx, e.repo, branch); err != nil || pr != nil {
 		t.Errorf("FindPullRequest after closing = %+v, %v; want nil, nil", pr, err)
 	}
+	// The closed one is remembered on the branch; another branch has none.
+	if hist, err := e.p.BranchHistory(ctx, e.repo, branch); err != nil || len(hist) != 1 || hist[0].Number != 1 || hist[0].State != "closed" {
+		t.Errorf("BranchHistory after closing = %+v, %v; want the closed pull request 1", hist, err)
+	}
+	if hist, err := e.p.BranchHistory(ctx, e.repo, "upgrade-bot/other/v1.0.0"); err != nil || len(hist) != 0 {
+		t.Errorf("BranchHistory of a branch without pull requests = %+v, %v", hist, err)
+	}
 	if _, err := e.p.PullRequest(ctx, e.repo, 99); !errors.Is(err, vcs.ErrNotFound) {
 		t.Errorf("PullRequest(99) = %v, want ErrNotFound", err)
 	}
