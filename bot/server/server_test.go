@@ -97,6 +97,9 @@ func (p *testProvider) FindPullRequest(context.Context, string, string) (*vcs.Pu
 func (p *testProvider) PullRequests(context.Context, string, string) ([]vcs.PullRequest, error) {
 	return nil, errNotUsed
 }
+func (p *testProvider) BranchHistory(context.Context, string, string) ([]vcs.PullRequest, error) {
+	return nil, errNotUsed
+}
 func (p *testProvider) PullRequest(context.Context, string, int) (*vcs.PullRequest, error) {
 	return nil, errNotUsed
 }
