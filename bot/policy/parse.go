@@ -335,6 +335,33 @@ func (p *parser) duration(n *yaml.Node, at string) (span, bool) {
 	return d, true
 }
 
+// parsedList reads a list of strings (numbers too, when numbers is set)
+// and parses each; every item that does not parse is reported at its own
+// place.
+func parsedList[T any](p *parser, n *yaml.Node, at, example string, numbers bool, parse func(string) (T, error)) ([]T, bool) {
+	items, ok := p.list(n, at, example)
+	if !ok {
+		return nil, false
+	}
+	out := make([]T, 0, len(items))
+	good := true
+	for i, item := range items {
+		s, ok := p.str(item, index(at, i), numbers)
+		if !ok {
+			good = false
+			continue
+		}
+		v, err := parse(s)
+		if err != nil {
+			p.add(item, index(at, i), "%v", err)
+			good = false
+			continue
+		}
+		out = append(out, v)
+	}
+	return out, good
+}
+
 // enum reads a list of distinct values out of allowed.
 func enum[T ~string](p *parser, n *yaml.Node, at, example string, allowed []T) ([]T, bool) {
 	items, ok := p.list(n, at, example)
@@ -489,27 +516,7 @@ func (p *parser) timezone(e entry) (*time.Location, bool) {
 }
 
 func (p *parser) schedule(e entry) ([]Schedule, bool) {
-	items, ok := p.list(e.v, e.at, `["* 22-23,0-4 * * 1-5"]`)
-	if !ok {
-		return nil, false
-	}
-	out := make([]Schedule, 0, len(items))
-	good := true
-	for i, item := range items {
-		s, ok := p.str(item, index(e.at, i), false)
-		if !ok {
-			good = false
-			continue
-		}
-		c, err := parseSchedule(s)
-		if err != nil {
-			p.add(item, index(e.at, i), "%v", err)
-			good = false
-			continue
-		}
-		out = append(out, c)
-	}
-	return out, good
+	return parsedList(p, e.v, e.at, `["* 22-23,0-4 * * 1-5"]`, false, parseSchedule)
 }
 
 // recurring reads rrule, start and duration of a window or recurring freeze.
@@ -668,27 +675,7 @@ func (p *parser) civil(e entry) (civil, bool) {
 }
 
 func (p *parser) constraints(e entry) ([]Constraint, bool) {
-	items, ok := p.list(e.v, e.at, `["v32.0.0", "~31.2"]`)
-	if !ok {
-		return nil, false
-	}
-	out := make([]Constraint, 0, len(items))
-	good := true
-	for i, item := range items {
-		s, ok := p.str(item, index(e.at, i), true)
-		if !ok {
-			good = false
-			continue
-		}
-		c, err := parseConstraint(s)
-		if err != nil {
-			p.add(item, index(e.at, i), "%v", err)
-			good = false
-			continue
-		}
-		out = append(out, c)
-	}
-	return out, good
+	return parsedList(p, e.v, e.at, `["v32.0.0", "~31.2"]`, true, parseConstraint)
 }
 
 func (p *parser) automerge(e entry, l *layer) {
@@ -819,24 +806,9 @@ func (p *parser) selector(e entry) (Selector, bool) {
 		if !ok {
 			return nil
 		}
-		items, ok := p.list(f.v, f.at, `["prod-*"]`)
+		out, ok := parsedList(p, f.v, f.at, `["prod-*"]`, true, func(v string) (string, error) { return v, checkGlob(v) })
 		if !ok {
 			good = false
-			return nil
-		}
-		var out []string
-		for i, item := range items {
-			v, ok := p.str(item, index(f.at, i), true)
-			if !ok {
-				good = false
-				continue
-			}
-			if err := checkGlob(v); err != nil {
-				p.add(item, index(f.at, i), "%v", err)
-				good = false
-				continue
-			}
-			out = append(out, v)
 		}
 		return out
 	}
