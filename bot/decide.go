@@ -69,6 +69,7 @@ func (d *Decider) Decide(repo *render.Repository, now time.Time) []Decision {
 	for i, c := range repo.Clusters {
 		members[i] = member{c: c, id: clusterID(c), current: c.Labels[label],
 			settings: pf.For(policy.Cluster{Name: c.Name, Namespace: c.Namespace, Labels: c.Labels})}
+		members[i].version, members[i].versionErr = releases.ParseVersion(members[i].current)
 	}
 	out := make([]Decision, len(members))
 	for i, e := range members {
@@ -77,9 +78,9 @@ func (d *Decider) Decide(repo *render.Repository, now time.Time) []Decision {
 		if e.settings.Wave != nil {
 			dec.Wave = e.settings.Wave.Name
 		}
-		cur, err := releases.ParseVersion(e.current)
-		if err != nil {
-			dec.Action, dec.Reason = ActionSkip, fmt.Sprintf("no valid version label %s: %v", label, err)
+		cur := e.version
+		if e.versionErr != nil {
+			dec.Action, dec.Reason = ActionSkip, fmt.Sprintf("no valid version label %s: %v", label, e.versionErr)
 			continue
 		}
 		provider, ok := releases.ProviderFor(e.c.InfrastructureKind)
@@ -117,12 +118,15 @@ func (d *Decider) Decide(repo *render.Repository, now time.Time) []Decision {
 	return out
 }
 
-// member is a cluster with its settings.
+// member is a cluster with its settings and its version, read once: the
+// wave check looks at every earlier member for each cluster.
 type member struct {
-	c        *render.Cluster
-	settings policy.Settings
-	id       string
-	current  string
+	c          *render.Cluster
+	settings   policy.Settings
+	id         string
+	current    string
+	version    *semver.Version
+	versionErr error
 }
 
 // target is the newest release newer than cur that the settings allow,
@@ -174,8 +178,7 @@ func (d *Decider) waveWait(all []member, s policy.Settings, target *releases.Rel
 		if w == nil || w.Index >= s.Wave.Index {
 			continue
 		}
-		v, err := releases.ParseVersion(m.current)
-		if err != nil || v.LessThan(target.Version) {
+		if m.versionErr != nil || m.version.LessThan(target.Version) {
 			return fmt.Sprintf("waiting for wave %s: %s is not on v%s yet", w.Name, m.id, target.Version), nil
 		}
 		if w.Soak <= 0 {

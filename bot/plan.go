@@ -107,9 +107,24 @@ func (c *ClusterPlan) ID() string {
 	return c.Namespace + "/" + c.Name
 }
 
+// branchPrefix starts every branch of the bot.
+const branchPrefix = "upgrade-bot/"
+
 // Branch is the deterministic branch name of the cluster's upgrade.
 func (c *ClusterPlan) Branch() string {
-	return fmt.Sprintf("upgrade-bot/%s/v%s", c.Name, c.To)
+	return upgradeBranch(c.Name, c.To)
+}
+
+// upgradeBranch is the branch of the upgrade of the cluster named name
+// (without its namespace) to version ("v" optional):
+// upgrade-bot/<name>/v<X.Y.Z>. parseBranch reads it back.
+func upgradeBranch(name, version string) string {
+	return clusterBranches(name) + "v" + strings.TrimPrefix(version, "v")
+}
+
+// clusterBranches is the prefix of every upgrade branch of a cluster.
+func clusterBranches(name string) string {
+	return branchPrefix + name + "/"
 }
 
 // Counts returns how many clusters the plan upgrades, finds current and

@@ -68,7 +68,7 @@ func (s *Service) Reconcile(ctx context.Context, p vcs.Provider, repo string) (*
 	}}
 	res := &ReconcileResult{Decisions: d.Decide(tree, now)}
 
-	open, err := retry(ctx, s, func() ([]vcs.PullRequest, error) { return p.PullRequests(ctx, repo, "upgrade-bot/") })
+	open, err := retry(ctx, s, func() ([]vcs.PullRequest, error) { return p.PullRequests(ctx, repo, branchPrefix) })
 	if err != nil {
 		return nil, fmt.Errorf("listing the bot's pull requests in %s: %w", repo, err)
 	}
@@ -86,7 +86,7 @@ func (s *Service) Reconcile(ctx context.Context, p vcs.Provider, repo string) (*
 			continue
 		}
 		name := dec.Name
-		branch := fmt.Sprintf("upgrade-bot/%s/%s", path.Base(name), dec.Target)
+		branch := upgradeBranch(path.Base(name), dec.Target)
 		exists := openBranches[branch]
 		if !exists {
 			declined, err := s.declined(ctx, p, repo, branch)

@@ -628,7 +628,7 @@ func (s *Service) commitAndPush(ctx context.Context, ws *workspace, cp *ClusterP
 // supersede closes the bot's open pull requests for other targets of the
 // same cluster, pointing to the new one.
 func (s *Service) supersede(ctx context.Context, p vcs.Provider, repo string, cp *ClusterPlan, current *vcs.PullRequest) error {
-	prefix := strings.TrimSuffix(cp.Branch(), "v"+cp.To)
+	prefix := clusterBranches(cp.Name)
 	prs, err := retry(ctx, s, func() ([]vcs.PullRequest, error) { return p.PullRequests(ctx, repo, prefix) })
 	if err != nil {
 		return fmt.Errorf("listing the pull requests of %s: %w", cp.ID(), err)
@@ -746,7 +746,7 @@ func (s *Service) rerender(ctx context.Context, p vcs.Provider, repo string, c v
 
 // parseBranch reads the cluster and target of a bot branch.
 func parseBranch(branch string) (cluster, target string, ok bool) {
-	rest, ok := strings.CutPrefix(branch, "upgrade-bot/")
+	rest, ok := strings.CutPrefix(branch, branchPrefix)
 	if !ok {
 		return "", "", false
 	}
