@@ -53,7 +53,7 @@ func (s *Service) Autoplan(ctx context.Context, p vcs.Provider, repo string, pr 
 	if err := ws.repo.Export(ctx, head, headDir); err != nil {
 		return fmt.Errorf("writing out the head of pull request #%d: %w", pr.Number, err)
 	}
-	changed, err := s.versionChanges(ctx, baseDir, headDir)
+	baseTree, changed, err := s.versionChanges(ctx, baseDir, headDir)
 	if err != nil {
 		return s.comment(ctx, p, repo, pr.Number, "autoplan:error", fmt.Sprintf("upgrade-bot could not read this pull request's clusters: %s", explain(err)))
 	}
@@ -62,8 +62,9 @@ func (s *Service) Autoplan(ctx context.Context, p vcs.Provider, repo string, pr 
 		return nil
 	}
 	thread := vcs.Thread{Number: pr.Number, PullRequest: true}
+	planner := s.planner(ctx)
 	for _, ch := range changed {
-		plan, err := s.planner(ctx).Plan(ctx, baseDir, Request{Clusters: []string{ch.cluster}, Target: ch.to, Mode: ModePlan, Force: true})
+		plan, err := planner.PlanTree(ctx, baseTree, Request{Clusters: []string{ch.cluster}, Target: ch.to, Mode: ModePlan, Force: true})
 		if err != nil {
 			msg := fmt.Sprintf("upgrade-bot could not render the change of %s to %s: %s", ch.cluster, ch.to, explain(err))
 			if err := s.upsertComments(ctx, p, repo, thread, "autoplan:"+ch.cluster, []string{msg}); err != nil {
@@ -91,17 +92,17 @@ func (s *Service) comment(ctx context.Context, p vcs.Provider, repo string, numb
 
 type versionChange struct{ cluster, from, to string }
 
-// versionChanges lists the clusters whose version label differs between
-// two trees.
-func (s *Service) versionChanges(ctx context.Context, baseDir, headDir string) ([]versionChange, error) {
+// versionChanges reads two trees and lists the clusters whose version
+// label differs between them; it returns the base tree for planning.
+func (s *Service) versionChanges(ctx context.Context, baseDir, headDir string) (*render.Repository, []versionChange, error) {
 	label := s.label()
 	base, err := render.Discover(ctx, baseDir, render.Options{VersionLabel: label})
 	if err != nil {
-		return nil, invalid(fmt.Errorf("reading the base: %w", err))
+		return nil, nil, invalid(fmt.Errorf("reading the base: %w", err))
 	}
 	head, err := render.Discover(ctx, headDir, render.Options{VersionLabel: label})
 	if err != nil {
-		return nil, invalid(fmt.Errorf("reading the head: %w", err))
+		return nil, nil, invalid(fmt.Errorf("reading the head: %w", err))
 	}
 	before := map[string]string{}
 	for _, c := range base.Clusters {
@@ -117,5 +118,5 @@ func (s *Service) versionChanges(ctx context.Context, baseDir, headDir string) (
 		}
 		out = append(out, versionChange{cluster: id, from: from, to: to})
 	}
-	return out, nil
+	return base, out, nil
 }

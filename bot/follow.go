@@ -58,7 +58,7 @@ func (s *Service) Drift(ctx context.Context, p vcs.Provider, repo string, ch dry
 		log.Info("a cluster's version label changed on the management cluster, and git already holds the new version")
 		return nil
 	}
-	plan, err := s.planner(ctx).Plan(ctx, ws.dir, Request{Clusters: []string{id}, Target: ch.To, Mode: ModePropose, Force: true, Actor: "management cluster"})
+	plan, err := s.planner(ctx).PlanTree(ctx, tree, Request{Clusters: []string{id}, Target: ch.To, Mode: ModePropose, Force: true, Actor: "management cluster"})
 	if err != nil {
 		return fmt.Errorf("planning the version found on the management cluster: %w", err)
 	}

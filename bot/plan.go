@@ -152,17 +152,39 @@ func (p *Planner) Plan(ctx context.Context, root string, req Request) (*Plan, er
 	if err != nil {
 		return nil, invalidf("target release %q: %w", req.Target, err)
 	}
-	label := p.label()
-	log := p.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
 	start := time.Now()
-	repo, err := render.Discover(ctx, root, render.Options{VersionLabel: label})
+	repo, err := render.Discover(ctx, root, render.Options{VersionLabel: p.label()})
 	if err != nil {
 		return nil, invalid(fmt.Errorf("reading the repository: %w", err))
 	}
-	log.Debug("discovered the repository", "root", repo.Root, "clusters", len(repo.Clusters), "problems", len(repo.Problems), "took", time.Since(start))
+	p.log().Debug("discovered the repository", "root", repo.Root, "clusters", len(repo.Clusters), "problems", len(repo.Problems), "took", time.Since(start))
+	return p.planTree(ctx, repo, req, target)
+}
+
+// PlanTree runs the pipeline over a repository already discovered with
+// the planner's label, for callers that plan the same tree several times
+// (the release-driven reconcile plans each cluster it proposes).
+func (p *Planner) PlanTree(ctx context.Context, repo *render.Repository, req Request) (*Plan, error) {
+	if err := req.Validate(); err != nil {
+		return nil, err
+	}
+	target, err := releases.ParseVersion(req.Target)
+	if err != nil {
+		return nil, invalidf("target release %q: %w", req.Target, err)
+	}
+	return p.planTree(ctx, repo, req, target)
+}
+
+func (p *Planner) log() *slog.Logger {
+	if p.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return p.Log
+}
+
+func (p *Planner) planTree(ctx context.Context, repo *render.Repository, req Request, target *semver.Version) (*Plan, error) {
+	start := time.Now()
+	log := p.log()
 	plan := &Plan{Target: target.String(), CatalogWarnings: p.Catalog.Warnings()}
 	for _, pr := range repo.Problems {
 		plan.Problems = append(plan.Problems, pr.String())

@@ -81,6 +81,9 @@ func (s *Service) Reconcile(ctx context.Context, p vcs.Provider, repo string) (*
 		}
 	}
 	settings := pf.For(policy.Cluster{})
+	// Every cluster is planned on the tree the decisions were made on:
+	// the work tree does not change while the bot commits its branches.
+	planner := s.planner(ctx)
 	for _, dec := range res.Decisions {
 		if dec.Action != ActionPropose {
 			continue
@@ -106,7 +109,7 @@ func (s *Service) Reconcile(ctx context.Context, p vcs.Provider, repo string) (*
 				continue
 			}
 		}
-		plan, err := s.planner(ctx).Plan(ctx, ws.dir, Request{Clusters: []string{name}, Target: dec.Target, Mode: ModePropose, Actor: "release"})
+		plan, err := planner.PlanTree(ctx, tree, Request{Clusters: []string{name}, Target: dec.Target, Mode: ModePropose, Actor: "release"})
 		if err != nil {
 			s.log(ctx).Warn("planning a release-driven upgrade", "repo", repo, "cluster", name, "target", dec.Target, "error", err)
 			continue
