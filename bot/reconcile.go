@@ -54,18 +54,7 @@ func (s *Service) Reconcile(ctx context.Context, p vcs.Provider, repo string) (*
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", repo, err)
 	}
-	roots := map[string]string{}
-	for _, c := range tree.Clusters {
-		roots[clusterID(c)] = c.Root
-	}
-	d := &Decider{Catalog: s.Catalog(), Policy: pf, Label: s.Label, Since: func(id string) (time.Time, bool) {
-		root, ok := roots[id]
-		if !ok {
-			return time.Time{}, false
-		}
-		t, found, err := ws.repo.LastChange(path.Clean(root))
-		return t, err == nil && found
-	}}
+	d := &Decider{Catalog: s.Catalog(), Policy: pf, Label: s.Label, Since: SinceFromHistory(ws.repo, tree, "")}
 	res := &ReconcileResult{Decisions: d.Decide(tree, now)}
 
 	open, err := retry(ctx, s, func() ([]vcs.PullRequest, error) { return p.PullRequests(ctx, repo, branchPrefix) })
@@ -171,6 +160,30 @@ func (s *Service) declined(ctx context.Context, p vcs.Provider, repo, branch str
 		}
 	}
 	return false, nil
+}
+
+// History is what SinceFromHistory needs of a git repository.
+type History interface {
+	LastChange(path string) (time.Time, bool, error)
+}
+
+// SinceFromHistory is a Decider's Since from git: a cluster reached its
+// version with the last commit that changed its files. dir is where the
+// tree was discovered, relative to the repository's root ("" for the
+// root).
+func SinceFromHistory(h History, tree *render.Repository, dir string) func(cluster string) (time.Time, bool) {
+	roots := map[string]string{}
+	for _, c := range tree.Clusters {
+		roots[clusterID(c)] = path.Join(dir, c.Root)
+	}
+	return func(cluster string) (time.Time, bool) {
+		root, ok := roots[cluster]
+		if !ok {
+			return time.Time{}, false
+		}
+		t, found, err := h.LastChange(root)
+		return t, err == nil && found
+	}
 }
 
 // policy reads the repository's policy at the tip of its default branch.

@@ -7,7 +7,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"text/tabwriter"
 	"time"
@@ -108,8 +107,8 @@ func loadPolicy(repoDir, file string) (*policy.File, error) {
 	return pf, nil
 }
 
-// sinceFromGit tells when each cluster reached its version: the last
-// commit that changed its files. Nil outside a git repository.
+// sinceFromGit tells when each cluster reached its version, from the
+// history of the git repository holding repoDir; nil outside one.
 func sinceFromGit(repoDir string, repo *render.Repository) func(string) (time.Time, bool) {
 	r, err := git.Open(repoDir)
 	if err != nil {
@@ -119,22 +118,7 @@ func sinceFromGit(repoDir string, repo *render.Repository) func(string) (time.Ti
 	if err != nil {
 		return nil
 	}
-	roots := map[string]string{}
-	for _, c := range repo.Clusters {
-		id := c.Name
-		if c.Namespace != "" {
-			id = c.Namespace + "/" + c.Name
-		}
-		roots[id] = path.Join(filepath.ToSlash(rel), c.Root)
-	}
-	return func(cluster string) (time.Time, bool) {
-		root, ok := roots[cluster]
-		if !ok {
-			return time.Time{}, false
-		}
-		t, found, err := r.LastChange(path.Clean(root))
-		return t, err == nil && found
-	}
+	return bot.SinceFromHistory(r, repo, filepath.ToSlash(rel))
 }
 
 func writeStatus(w io.Writer, ds []bot.Decision) error {
