@@ -69,6 +69,14 @@ type Provider interface {
 	// Permission is what user may do in repo.
 	Permission(ctx context.Context, repo, user string) (Permission, error)
 
+	// Issues lists the open issues (not pull requests) of repo opened by
+	// author, oldest first.
+	Issues(ctx context.Context, repo, author string) ([]Issue, error)
+	// CreateIssue opens an issue.
+	CreateIssue(ctx context.Context, repo, title, body string) (*Issue, error)
+	// EditIssue replaces the title and body of an issue.
+	EditIssue(ctx context.Context, repo string, number int, title, body string) error
+
 	// ParseWebhook checks a webhook request's signature (or token) and
 	// turns it into an Event. body is the request body, already read (and
 	// capped) by the server. An event the bot does not act on is returned
@@ -151,6 +159,16 @@ type PullRequest struct {
 	CreatedAt time.Time
 }
 
+// Issue is an issue (never a pull request).
+type Issue struct {
+	Number int
+	Title  string
+	Body   string
+	State  string // "open" or "closed"
+	Author User
+	URL    string
+}
+
 // NewPullRequest is what opening a pull request needs.
 type NewPullRequest struct {
 	Head, Base  string
@@ -212,6 +230,9 @@ const (
 	EventPullRequest EventKind = "pull_request"
 	// EventPullRequestMerged is a pull request merged.
 	EventPullRequestMerged EventKind = "pull_request_merged"
+	// EventIssueEdited is an issue's description edited (a box of the
+	// upgrade dashboard ticked).
+	EventIssueEdited EventKind = "issue_edited"
 )
 
 // Event is a webhook request, checked and decoded.
@@ -228,6 +249,8 @@ type Event struct {
 	// PullRequest is set for the pull request events, and for comments on
 	// pull requests where the payload carries it.
 	PullRequest *PullRequest
+	// Issue is set for EventIssueEdited.
+	Issue *Issue
 	// Sender is who caused the event.
 	Sender User
 	// Reason says why an event is ignored, for the logs.

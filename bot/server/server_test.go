@@ -131,6 +131,15 @@ func (p *testProvider) React(context.Context, string, vcs.CommentRef, vcs.Reacti
 func (p *testProvider) Permission(context.Context, string, string) (vcs.Permission, error) {
 	return vcs.PermissionNone, errNotUsed
 }
+func (p *testProvider) Issues(context.Context, string, string) ([]vcs.Issue, error) {
+	return nil, errNotUsed
+}
+func (p *testProvider) CreateIssue(context.Context, string, string, string) (*vcs.Issue, error) {
+	return nil, errNotUsed
+}
+func (p *testProvider) EditIssue(context.Context, string, int, string, string) error {
+	return errNotUsed
+}
 func (p *testProvider) CommentLimit() int { return 65536 }
 
 // ---- a handler that records its calls ----

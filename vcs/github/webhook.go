@@ -18,7 +18,8 @@ import (
 // ParseWebhook checks a webhook request's X-Hub-Signature-256 (an
 // HMAC-SHA256 of the body with the webhook secret) and decodes it. A new
 // comment is EventComment; a pull request opened, reopened or pushed to
-// is EventPullRequest, and merged EventPullRequestMerged; every other
+// is EventPullRequest, and merged EventPullRequestMerged; an issue whose
+// description was edited is EventIssueEdited; every other
 // event is EventIgnored, with the reason.
 //
 // For a comment on a pull request, Event.PullRequest is nil: GitHub's
@@ -34,7 +35,7 @@ func (p *Provider) ParseWebhook(r *http.Request, body []byte) (vcs.Event, error)
 		return vcs.Event{}, errors.New("decoding the webhook: the request has no X-GitHub-Event header")
 	}
 	switch kind {
-	case "issue_comment", "pull_request":
+	case "issue_comment", "issues", "pull_request":
 	default:
 		// Decoded only for the logs: an event the bot does not act on is
 		// not an error, whatever its payload.
@@ -79,6 +80,19 @@ func (p *Provider) ParseWebhook(r *http.Request, body []byte) (vcs.Event, error)
 			UpdatedAt: c.GetUpdatedAt().Time,
 			URL:       c.GetHTMLURL(),
 		}
+	case *github.IssuesEvent:
+		ev.Repo = e.GetRepo().GetFullName()
+		ev.Sender = user(e.GetSender())
+		if action := e.GetAction(); action != "edited" {
+			ev.Reason = fmt.Sprintf("issue %s, only edits are acted on", action)
+			return ev, nil
+		}
+		if e.GetChanges().GetBody() == nil {
+			ev.Reason = "issue edited, but not its description"
+			return ev, nil
+		}
+		i := issue(e.GetIssue())
+		ev.Kind, ev.Issue = vcs.EventIssueEdited, &i
 	case *github.PullRequestEvent:
 		ev.Repo = e.GetRepo().GetFullName()
 		ev.Sender = user(e.GetSender())

@@ -165,6 +165,16 @@ func expected(t *testing.T, e example, delivery string) vcs.Event {
 			UpdatedAt: stamp(t, p, "comment", "updated_at"),
 			URL:       str(p, "comment", "html_url"),
 		}
+	case e.event == "issues" && action == "edited" && at(p, "changes", "body") != nil:
+		want.Kind = vcs.EventIssueEdited
+		want.Issue = &vcs.Issue{
+			Number: int(num(p, "issue", "number")),
+			Title:  str(p, "issue", "title"),
+			Body:   str(p, "issue", "body"),
+			State:  str(p, "issue", "state"),
+			Author: account(p, "issue", "user"),
+			URL:    str(p, "issue", "html_url"),
+		}
 	case e.event == "pull_request" && (action == "opened" || action == "reopened" || action == "synchronize" || action == "closed" && at(p, "pull_request", "merged") == true):
 		want.Kind = vcs.EventPullRequest
 		state := str(p, "pull_request", "state")
@@ -218,6 +228,13 @@ func variants(t *testing.T, examples []example) []example {
 			byBot.payload["comment"].(map[string]any)["user"].(map[string]any)["type"] = "Bot"
 			byBot.payload["sender"].(map[string]any)["type"] = "Bot"
 			out = append(out, onPR, byBot)
+		case e.event == "issues" && str(e.payload, "action") == "edited" && at(e.payload, "changes", "body") == nil:
+			// GitHub's examples edit only titles: add a description edit
+			// (a dashboard box ticked).
+			ticked := clone(e)
+			ticked.payload["changes"] = map[string]any{"body": map[string]any{"from": "- [ ] upgrade"}}
+			ticked.payload["issue"].(map[string]any)["body"] = "- [x] upgrade"
+			out = append(out, ticked)
 		case e.event == "pull_request" && str(e.payload, "action") == "closed":
 			merged := clone(e)
 			merged.payload["pull_request"].(map[string]any)["merged"] = true
@@ -255,7 +272,7 @@ func TestWebhookExamples(t *testing.T) {
 		})
 	}
 	// Every kind was met, so that the comparisons above are not vacuous.
-	for _, k := range []vcs.EventKind{vcs.EventComment, vcs.EventPullRequest, vcs.EventPullRequestMerged, vcs.EventIgnored} {
+	for _, k := range []vcs.EventKind{vcs.EventComment, vcs.EventPullRequest, vcs.EventPullRequestMerged, vcs.EventIssueEdited, vcs.EventIgnored} {
 		if kinds[k] == 0 {
 			t.Errorf("no example decoded to %s", k)
 		}

@@ -25,7 +25,8 @@ const (
 // secret and turns the request into an Event: a new note on an issue or
 // merge request is EventComment; a merge request opened, reopened or
 // pushed to is EventPullRequest; a merge request merged is
-// EventPullRequestMerged; everything else is EventIgnored with a Reason.
+// EventPullRequestMerged; an issue whose description changed is
+// EventIssueEdited; everything else is EventIgnored with a Reason.
 //
 // A body the client library cannot decode because of a field the bot
 // never reads is decoded again with only the fields the bot reads:
@@ -50,6 +51,12 @@ func (p *Provider) ParseWebhook(r *http.Request, body []byte) (vcs.Event, error)
 			return vcs.Event{}, fmt.Errorf("reading a GitLab %q webhook: %w", kind, err)
 		}
 		return mergeRequestEvent(ev, h), nil
+	case gl.EventTypeIssue, gl.EventConfidentialIssue:
+		var h issueHook
+		if err := json.Unmarshal(body, &h); err != nil {
+			return vcs.Event{}, fmt.Errorf("reading a GitLab %q webhook: %w", kind, err)
+		}
+		return issueEvent(ev, h), nil
 	case "":
 		ev.Kind = vcs.EventIgnored
 		ev.Reason = "the request has no X-Gitlab-Event header"
@@ -137,6 +144,25 @@ type (
 		} `json:"object_attributes"`
 		Issue        *hookIssue        `json:"issue"`
 		MergeRequest *hookMergeRequest `json:"merge_request"`
+	}
+	issueHook struct {
+		User             hookUser    `json:"user"`
+		Project          hookProject `json:"project"`
+		ObjectAttributes struct {
+			IID         int64  `json:"iid"`
+			Title       string `json:"title"`
+			Description string `json:"description"`
+			State       string `json:"state"`
+			Action      string `json:"action"`
+			URL         string `json:"url"`
+			AuthorID    int64  `json:"author_id"`
+		} `json:"object_attributes"`
+		Changes struct {
+			Description *struct {
+				Previous *string `json:"previous"`
+				Current  *string `json:"current"`
+			} `json:"description"`
+		} `json:"changes"`
 	}
 	mergeRequestHook struct {
 		User             hookUser         `json:"user"`
@@ -260,6 +286,29 @@ func noteEvent(ev vcs.Event, h noteHook) vcs.Event {
 		CreatedAt:  created,
 		UpdatedAt:  updated,
 		URL:        a.URL,
+	}
+	return ev
+}
+
+// issueEvent turns an Issue Hook into an Event: an issue whose
+// description changed is EventIssueEdited.
+func issueEvent(ev vcs.Event, h issueHook) vcs.Event {
+	a := h.ObjectAttributes
+	ev.Repo = h.Project.PathWithNamespace
+	ev.Sender = vcs.User{Login: h.User.Username}
+	ev.Kind = vcs.EventIgnored
+	switch {
+	case a.Action != "update":
+		ev.Reason = fmt.Sprintf("issue action %q, only updates are acted on", a.Action)
+		return ev
+	case h.Changes.Description == nil:
+		ev.Reason = "issue updated, but not its description"
+		return ev
+	}
+	ev.Kind = vcs.EventIssueEdited
+	ev.Issue = &vcs.Issue{Number: int(a.IID), Title: a.Title, Body: a.Description, State: state(a.State), URL: a.URL}
+	if a.AuthorID != 0 && a.AuthorID == h.User.ID {
+		ev.Issue.Author = ev.Sender
 	}
 	return ev
 }

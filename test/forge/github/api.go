@@ -88,6 +88,12 @@ func (s *Server) handleLocked(w *recorder, r *http.Request, op string, params ma
 		}
 	case "PATCH /repos/{owner}/{repo}/pulls/{pull_number}":
 		return s.editPull(w, r, rp, params["pull_number"], body, who)
+	case "GET /repos/{owner}/{repo}/issues":
+		s.listIssues(w, r, rp)
+	case "POST /repos/{owner}/{repo}/issues":
+		return s.createIssue(w, rp, body, who)
+	case "PATCH /repos/{owner}/{repo}/issues/{issue_number}":
+		return s.editIssue(w, rp, params["issue_number"], body, who)
 	case "GET /repos/{owner}/{repo}/issues/{issue_number}/comments":
 		n, _ := strconv.Atoi(params["issue_number"])
 		i, ok := rp.issues[n]

@@ -418,7 +418,7 @@ func (s *Server) integration(a *app) object {
 		"created_at":          stamp(a.created),
 		"updated_at":          stamp(a.created),
 		"permissions":         appPermissions(),
-		"events":              []string{"issue_comment", "pull_request"},
+		"events":              []string{"issue_comment", "issues", "pull_request"},
 		"installations_count": len(s.installations),
 	}
 }
@@ -438,7 +438,7 @@ func (s *Server) installationObject(inst *installation) object {
 		"target_id":            inst.account.id,
 		"target_type":          target,
 		"permissions":          appPermissions(),
-		"events":               []string{"issue_comment", "pull_request"},
+		"events":               []string{"issue_comment", "issues", "pull_request"},
 		"created_at":           stamp(inst.created),
 		"updated_at":           stamp(inst.created),
 		"single_file_name":     nil,

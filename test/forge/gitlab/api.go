@@ -142,9 +142,10 @@ func (s *Server) listIssues(c *call) (int, any) {
 	if p == nil {
 		return http.StatusNotFound, "404 Project Not Found"
 	}
+	author := c.r.URL.Query().Get("author_username")
 	var list []*issue
 	for _, is := range p.issues {
-		if f.keep(&is.thread) {
+		if f.keep(&is.thread) && (author == "" || strings.EqualFold(is.author.username, author)) {
 			list = append(list, is)
 		}
 	}
