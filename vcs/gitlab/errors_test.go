@@ -38,7 +38,7 @@ func TestErrorMapping(t *testing.T) {
 		{name: "502", status: 502, wantTransient: true},
 		{name: "503 with Retry-After", status: 503, header: http.Header{"Retry-After": {"7"}}, wantTransient: true, wantAfter: 7 * time.Second},
 		{name: "429 with Retry-After", status: 429, header: http.Header{"Retry-After": {"30"}}, wantTransient: true, wantAfter: 30 * time.Second},
-		{name: "429 with RateLimit-Reset", status: 429, header: http.Header{"Ratelimit-Reset": {strconv.FormatInt(reset, 10)}}, wantTransient: true, wantAfter: 8 * time.Minute},
+		{name: "429 with RateLimit-Reset", status: 429, header: http.Header{"Ratelimit-Reset": {strconv.FormatInt(reset, 10)}}, wantTransient: true, wantAfter: 9 * time.Minute},
 		{name: "429 without a hint", status: 429, wantTransient: true},
 		{name: "422", status: 422},
 	}
