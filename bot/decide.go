@@ -36,6 +36,10 @@ type Decision struct {
 	Available string `json:"available,omitempty"`
 	// Target is the release the policy allows, when there is one.
 	Target string `json:"target,omitempty"`
+	// Requestable is the newest release a person may ask for (released:
+	// not archived, work in progress or a preview), whatever the policy
+	// says; the dashboard offers it when there is no target.
+	Requestable string `json:"requestable,omitempty"`
 	Action Action `json:"action"`
 	Reason string `json:"reason"`
 	// Wave is the cluster's rollout wave, when the policy has waves.
@@ -88,9 +92,12 @@ func (d *Decider) Decide(repo *render.Repository, now time.Time) []Decision {
 			dec.Action, dec.Reason = ActionSkip, fmt.Sprintf("no release provider for infrastructure kind %q", e.c.InfrastructureKind)
 			continue
 		}
-		target, newest, why := d.target(e.settings, provider, cur)
+		target, newest, released, why := d.target(e.settings, provider, cur)
 		if newest != nil {
 			dec.Available = "v" + newest.Version.String()
+		}
+		if released != nil {
+			dec.Requestable = "v" + released.Version.String()
 		}
 		if target == nil {
 			dec.Action, dec.Reason = ActionSkip, why
@@ -130,8 +137,9 @@ type member struct {
 }
 
 // target is the newest release newer than cur that the settings allow,
-// the newest release there is, and, when nothing is allowed, why.
-func (d *Decider) target(s policy.Settings, provider string, cur *semver.Version) (target, newest *releases.Release, why string) {
+// the newest release there is, the newest released one, and, when nothing
+// is allowed, why.
+func (d *Decider) target(s policy.Settings, provider string, cur *semver.Version) (target, newest, released *releases.Release, why string) {
 	var refused string
 	list := d.Catalog.List(provider)
 	slices.SortFunc(list, func(a, b *releases.Release) int { return b.Version.Compare(a.Version) })
@@ -145,21 +153,24 @@ func (d *Decider) target(s policy.Settings, provider string, cur *semver.Version
 		if r.Archived || r.State == "wip" || r.State == "preview" {
 			continue
 		}
+		if released == nil {
+			released = r
+		}
 		if ok, why := s.Allowed(cur.String(), r.Version.String()); !ok {
 			if refused == "" {
 				refused = fmt.Sprintf("%s; ask for it with /upgrade v%s", why, r.Version)
 			}
 			continue
 		}
-		return r, newest, ""
+		return r, newest, released, ""
 	}
 	if newest == nil {
-		return nil, nil, fmt.Sprintf("on the newest %s release", provider)
+		return nil, nil, nil, fmt.Sprintf("on the newest %s release", provider)
 	}
 	if refused == "" {
-		return nil, newest, fmt.Sprintf("v%s is not released yet (%s)", newest.Version, cmp.Or(newest.State, "archived"))
+		return nil, newest, released, fmt.Sprintf("v%s is not released yet (%s)", newest.Version, cmp.Or(newest.State, "archived"))
 	}
-	return nil, newest, refused
+	return nil, newest, released, refused
 }
 
 // waveWait says why a cluster waits for an earlier rollout wave, or "".

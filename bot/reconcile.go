@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -28,25 +29,41 @@ type ReconcileResult struct {
 	Limited []string
 	// Declined are the clusters whose pull request for the target a
 	// person closed without merging: the bot does not propose that
-	// version again (a comment command still can).
+	// version again (a comment command or the dashboard still can).
 	Declined []string
+	// Requested are the ticked boxes of the dashboard that were acted on,
+	// as "cluster@version"; a request that failed is explained in a
+	// comment on the dashboard.
+	Requested []string
+	// Dashboard is the number of the repository's dashboard issue; zero
+	// when the policy turns it off.
+	Dashboard int
 }
 
 // Reconcile brings one repository's release-driven upgrade pull requests
 // in line with its policy, the releases and the clock: every cluster the
 // decision function says to propose gets its pull request (adopted and
 // updated when it exists), within the policy's limits on open pull
-// requests and pull requests opened per hour. It is idempotent, so it runs
+// requests and pull requests opened per hour. Boxes ticked on the
+// repository's dashboard issue are requests of their own, acted on first;
+// the dashboard is then brought up to date. It is idempotent, so it runs
 // when a release appears and periodically, and a missed event never
 // matters.
 func (s *Service) Reconcile(ctx context.Context, p vcs.Provider, repo string) (*ReconcileResult, error) {
+	return s.reconcile(ctx, p, repo, nil, "")
+}
+
+// reconcile is Reconcile; edited is the dashboard as a webhook reported an
+// edit by actor, whose ticked boxes count even when a later edit of the
+// issue already cleared them.
+func (s *Service) reconcile(ctx context.Context, p vcs.Provider, repo string, edited *vcs.Issue, actor string) (*ReconcileResult, error) {
 	now := s.now()
 	ws, err := s.checkout(ctx, p, repo)
 	if err != nil {
 		return nil, err
 	}
 	defer ws.unlock()
-	pf, err := s.policy(ctx, p, repo, ws.dir)
+	pf, problem, err := s.policy(ctx, p, repo, ws.dir)
 	if err != nil {
 		return nil, err
 	}
@@ -73,6 +90,41 @@ func (s *Service) Reconcile(ctx context.Context, p vcs.Provider, repo string) (*
 	// Every cluster is planned on the tree the decisions were made on:
 	// the work tree does not change while the bot commits its branches.
 	planner := s.planner(ctx)
+	delivered := 0
+
+	var board *vcs.Issue
+	if pf.Dashboard() {
+		if board, err = s.findDashboard(ctx, p, repo); err != nil {
+			return nil, err
+		}
+		var ticked []DashboardRequest
+		if edited != nil {
+			ticked = TickedRequests(edited.Body)
+		}
+		if board != nil {
+			for _, r := range TickedRequests(board.Body) {
+				if !slices.Contains(ticked, r) {
+					ticked = append(ticked, r)
+				}
+			}
+		}
+		for _, r := range ticked {
+			n, err := s.dashboardRequest(ctx, p, repo, ws, tree, planner, r, board, actor)
+			if err != nil {
+				return res, err
+			}
+			res.Requested = append(res.Requested, r.Cluster+"@"+r.Target)
+			for _, br := range n {
+				if !openBranches[br] {
+					openBranches[br] = true
+					openedLastHour++
+				}
+				delivered++
+			}
+		}
+	}
+
+	failed := map[string]string{}
 	for _, dec := range res.Decisions {
 		if dec.Action != ActionPropose {
 			continue
@@ -101,6 +153,7 @@ func (s *Service) Reconcile(ctx context.Context, p vcs.Provider, repo string) (*
 		plan, err := planner.PlanTree(ctx, tree, Request{Clusters: []string{name}, Target: dec.Target, Mode: ModePropose, Actor: "release"})
 		if err != nil {
 			s.log(ctx).Warn("planning a release-driven upgrade", "repo", repo, "cluster", name, "target", dec.Target, "error", err)
+			failed[name] = err.Error()
 			continue
 		}
 		origin := fmt.Sprintf("Release %s is available, and the repository's policy allows it now: %s.", dec.Target, dec.Reason)
@@ -112,6 +165,7 @@ func (s *Service) Reconcile(ctx context.Context, p vcs.Provider, repo string) (*
 				return res, fmt.Errorf("proposing %s for %s: %w", dec.Target, name, err)
 			}
 			res.Opened = append(res.Opened, name)
+			delivered++
 			if !exists {
 				openBranches[branch] = true
 				openedLastHour++
@@ -124,7 +178,116 @@ func (s *Service) Reconcile(ctx context.Context, p vcs.Provider, repo string) (*
 	if len(res.Declined) > 0 {
 		s.log(ctx).Info("not proposing versions whose pull request a person closed", "repo", repo, "clusters", res.Declined)
 	}
+	if !pf.Dashboard() {
+		return res, nil
+	}
+	if delivered > 0 {
+		// Deliveries open and supersede pull requests: list them again.
+		if open, err = retry(ctx, s, func() ([]vcs.PullRequest, error) { return p.PullRequests(ctx, repo, branchPrefix) }); err != nil {
+			return res, fmt.Errorf("listing the bot's pull requests in %s: %w", repo, err)
+		}
+	}
+	dash := &Dashboard{
+		Decisions: res.Decisions, Open: openByCluster(res.Decisions, open),
+		Limited: res.Limited, Declined: res.Declined, Failed: failed,
+		ConcurrentLimit: settings.PRConcurrentLimit, HourlyLimit: settings.PRHourlyLimit,
+		PolicyProblem: problem,
+	}
+	if res.Dashboard, err = s.writeDashboard(ctx, p, repo, board, dash.Render(min(p.CommentLimit(), CommentLimit))); err != nil {
+		return res, err
+	}
 	return res, nil
+}
+
+// findDashboard is the repository's dashboard issue, nil when there is
+// none yet: the oldest open issue of the bot's that carries the marker.
+func (s *Service) findDashboard(ctx context.Context, p vcs.Provider, repo string) (*vcs.Issue, error) {
+	self, err := s.self(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	issues, err := retry(ctx, s, func() ([]vcs.Issue, error) { return p.Issues(ctx, repo, self.Login) })
+	if err != nil {
+		return nil, fmt.Errorf("looking for the upgrade dashboard of %s: %w", repo, err)
+	}
+	for _, i := range issues {
+		if isDashboard(i) {
+			return &i, nil
+		}
+	}
+	return nil, nil
+}
+
+// writeDashboard opens the dashboard issue or edits it when its body
+// differs (ticked boxes are cleared that way, once acted on), and returns
+// its number.
+func (s *Service) writeDashboard(ctx context.Context, p vcs.Provider, repo string, board *vcs.Issue, body string) (int, error) {
+	if board == nil {
+		i, err := retry(ctx, s, func() (*vcs.Issue, error) {
+			// A retried create may have succeeded the first time.
+			if found, err := s.findDashboard(ctx, p, repo); err != nil || found != nil {
+				return found, err
+			}
+			return p.CreateIssue(ctx, repo, DashboardTitle, body)
+		})
+		if err != nil {
+			return 0, fmt.Errorf("opening the upgrade dashboard of %s: %w", repo, err)
+		}
+		s.log(ctx).Info("opened the upgrade dashboard", "repo", repo, "number", i.Number)
+		return i.Number, nil
+	}
+	if strings.TrimSpace(board.Body) == strings.TrimSpace(body) && board.Title == DashboardTitle {
+		return board.Number, nil
+	}
+	if err := do(ctx, s, func() error { return p.EditIssue(ctx, repo, board.Number, DashboardTitle, body) }); err != nil {
+		return 0, fmt.Errorf("updating the upgrade dashboard #%d of %s: %w", board.Number, repo, err)
+	}
+	return board.Number, nil
+}
+
+// dashboardRequest acts on one ticked box: the upgrade is planned and
+// delivered as /upgrade would, whatever the policy says (a person asked).
+// It returns the branches delivered. A request that cannot be carried
+// out is explained in a comment on the dashboard.
+func (s *Service) dashboardRequest(ctx context.Context, p vcs.Provider, repo string, ws *workspace, tree *render.Repository, planner *Planner, r DashboardRequest, board *vcs.Issue, actor string) ([]string, error) {
+	who := "a person"
+	if actor != "" {
+		who = "@" + actor
+	}
+	origin := fmt.Sprintf("Requested on the upgrade dashboard by %s.", who)
+	if board != nil {
+		origin = fmt.Sprintf("Requested on the upgrade dashboard (#%d) by %s.", board.Number, who)
+	}
+	var branches []string
+	plan, err := planner.PlanTree(ctx, tree, Request{Clusters: []string{r.Cluster}, Target: r.Target, Mode: ModePropose, Actor: cmp.Or(actor, "dashboard")})
+	var notes []string
+	if err == nil {
+		notes, err = eachUpgrade(plan, func(cp *ClusterPlan) error {
+			if _, err := s.deliver(ctx, p, repo, ws, cp, origin); err != nil {
+				return err
+			}
+			branches = append(branches, cp.Branch())
+			return nil
+		})
+	}
+	if err != nil {
+		err = commandError(err, r.Target)
+		if !errors.Is(err, ErrInvalidRequest) {
+			if _, transient := vcs.IsTransient(err); transient {
+				// Left ticked for the next run: nothing is lost.
+				return branches, fmt.Errorf("acting on the dashboard's request for %s: %w", r.Cluster, err)
+			}
+			s.log(ctx).Error("a dashboard request failed", "repo", repo, "cluster", r.Cluster, "target", r.Target, "error", err)
+		}
+		notes = append(notes, fmt.Sprintf("The upgrade of %s to %s ticked on the dashboard did not work: %s", r.Cluster, r.Target, explain(err)))
+	}
+	if len(notes) > 0 && board != nil {
+		key := "request:" + r.Cluster + "@" + r.Target
+		if err := s.upsertComments(ctx, p, repo, vcs.Thread{Number: board.Number}, key, []string{strings.Join(notes, "\n\n")}); err != nil {
+			return branches, err
+		}
+	}
+	return branches, nil
 }
 
 // declined reports whether a person closed the bot's pull request from
@@ -188,15 +351,16 @@ func SinceFromHistory(h History, tree *render.Repository, dir string) func(clust
 
 // policy reads the repository's policy at the tip of its default branch.
 // A policy that does not parse leaves the last valid one of the
-// repository in force (the defaults when there was none), and is logged.
-func (s *Service) policy(ctx context.Context, p vcs.Provider, repo, dir string) (*policy.File, error) {
+// repository in force (the defaults when there was none); it is logged,
+// and returned as problem for the dashboard.
+func (s *Service) policy(ctx context.Context, p vcs.Provider, repo, dir string) (pf *policy.File, problem, err error) {
 	key := p.Name() + "/" + repo
 	data, err := os.ReadFile(filepath.Join(dir, policy.FileName))
 	if errors.Is(err, fs.ErrNotExist) {
-		return policy.Default(), nil
+		return policy.Default(), nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading the policy of %s: %w", repo, err)
+		return nil, nil, fmt.Errorf("reading the policy of %s: %w", repo, err)
 	}
 	pf, perr := policy.Parse(data, policy.FileName)
 	s.mu.Lock()
@@ -210,8 +374,8 @@ func (s *Service) policy(ctx context.Context, p vcs.Provider, repo, dir string) 
 			last = policy.Default()
 		}
 		s.log(ctx).Error("the repository's policy is not valid; the last valid one stays in force", "repo", repo, "problems", perr.Error())
-		return last, nil
+		return last, perr, nil
 	}
 	s.policies[key] = pf
-	return pf, nil
+	return pf, nil, nil
 }

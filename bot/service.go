@@ -137,6 +137,11 @@ func (s *Service) Handle(ctx context.Context, p vcs.Provider, ev vcs.Event) erro
 			return errors.New("pull request event without a pull request")
 		}
 		return s.Autoplan(ctx, p, ev.Repo, ev.PullRequest)
+	case vcs.EventIssueEdited:
+		if ev.Issue == nil {
+			return errors.New("issue event without an issue")
+		}
+		return s.DashboardEdited(ctx, p, ev.Repo, *ev.Issue, ev.Sender)
 	case vcs.EventPullRequestMerged:
 		pr := ev.PullRequest
 		if pr == nil {

@@ -58,7 +58,7 @@ func settingKeys() []string {
 
 // topOnlyKeys are the settings of the repository as a whole.
 func topOnlyKeys() []string {
-	return []string{"prConcurrentLimit", "prHourlyLimit", "rollout", "rules"}
+	return []string{"prConcurrentLimit", "prHourlyLimit", "dashboard", "rollout", "rules"}
 }
 
 // Parse reads a policy file; name is used in error messages (usually
@@ -424,6 +424,11 @@ func (p *parser) file(doc *yaml.Node) *File {
 	if e, ok := fields["prHourlyLimit"]; ok {
 		if v, ok := p.integer(e.v, e.at); ok {
 			f.base.PRHourlyLimit = v
+		}
+	}
+	if e, ok := fields["dashboard"]; ok {
+		if v, ok := p.boolean(e.v, e.at); ok {
+			f.noDashboard = !v
 		}
 	}
 	if e, ok := fields["rollout"]; ok {

@@ -25,7 +25,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "unknown key without a near one",
 			src:  "colour: red\n",
-			want: []string{"f.yaml:1:1: colour: unknown key; expected one of timezone, schedule, maintenanceWindows, freezes, minimumReleaseAge, allowedUpdates, ignoreVersions, pin, automerge, prConcurrentLimit, prHourlyLimit, rollout, rules"},
+			want: []string{"f.yaml:1:1: colour: unknown key; expected one of timezone, schedule, maintenanceWindows, freezes, minimumReleaseAge, allowedUpdates, ignoreVersions, pin, automerge, prConcurrentLimit, prHourlyLimit, dashboard, rollout, rules"},
 		},
 		{
 			name: "unknown time zone",
@@ -170,7 +170,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "a key of one's own for anchors",
 			src:  "defaults: &d {pin: v31.x}\n",
-			want: []string{`f.yaml:1:1: defaults: unknown key; expected one of timezone, schedule, maintenanceWindows, freezes, minimumReleaseAge, allowedUpdates, ignoreVersions, pin, automerge, prConcurrentLimit, prHourlyLimit, rollout, rules`},
+			want: []string{`f.yaml:1:1: defaults: unknown key; expected one of timezone, schedule, maintenanceWindows, freezes, minimumReleaseAge, allowedUpdates, ignoreVersions, pin, automerge, prConcurrentLimit, prHourlyLimit, dashboard, rollout, rules`},
 		},
 		{
 			name: "merge key in a rule",

@@ -186,10 +186,12 @@ type Wave struct {
 // File is a parsed, valid policy file. It is immutable and safe for
 // concurrent use; For computes one cluster's settings from it.
 type File struct {
-	name  string
-	base  Settings
-	rules []rule
-	waves []Wave
+	name string
+	// noDashboard is dashboard: false.
+	noDashboard bool
+	base        Settings
+	rules       []rule
+	waves       []Wave
 }
 
 // rule is one entry of rules: a selector and the settings it overrides.
@@ -206,6 +208,10 @@ func Default() *File {
 
 // Name is the file name the policy was parsed from, as given to Parse.
 func (f *File) Name() string { return f.name }
+
+// Dashboard reports whether the bot keeps the repository's upgrade
+// dashboard issue (dashboard: true, the default).
+func (f *File) Dashboard() bool { return !f.noDashboard }
 
 // Waves returns the rollout's waves in order; empty when the policy has no
 // rollout.
