@@ -40,8 +40,8 @@ type Decision struct {
 	// not archived, work in progress or a preview), whatever the policy
 	// says; the dashboard offers it when there is no target.
 	Requestable string `json:"requestable,omitempty"`
-	Action Action `json:"action"`
-	Reason string `json:"reason"`
+	Action      Action `json:"action"`
+	Reason      string `json:"reason"`
 	// Wave is the cluster's rollout wave, when the policy has waves.
 	Wave string `json:"wave,omitempty"`
 	// Until is the earliest time a wait can end, when known.
