@@ -54,6 +54,11 @@ type forge interface {
 	// push commits files onto an existing branch as user, over HTTP, so
 	// the forge sends its pull request update webhooks.
 	push(t *testing.T, user, branch string, files map[string]string)
+	// issues are the issues of the repository (not pull requests).
+	issues(t *testing.T) []issueView
+	// editIssue replaces an issue's description as user (ticking a box),
+	// delivers the webhook and returns the bot's answer.
+	editIssue(t *testing.T, number int, user, body string) int
 	// failCreatePull makes the next request that opens a pull request
 	// fail with status (and Retry-After when not empty).
 	failCreatePull(status int, retryAfter string)
@@ -71,6 +76,11 @@ type pull struct {
 
 type comment struct {
 	Author, Body string
+}
+
+type issueView struct {
+	Number              int
+	Title, Body, Author string
 }
 
 // harness is the bot serving one forge.
@@ -129,6 +139,22 @@ func startBot(t *testing.T, f forge) *harness {
 	h := &harness{f: f, svc: svc, url: "http://" + ln.Addr().String() + "/webhooks/" + f.webhookRoute()}
 	f.setWebhook(h.url)
 	return h
+}
+
+// dashboard is the bot's dashboard issue; it fails the test when there
+// is not exactly one.
+func dashboard(t *testing.T, f forge) issueView {
+	t.Helper()
+	var found []issueView
+	for _, i := range f.issues(t) {
+		if i.Author == f.botLogin() && strings.Contains(i.Body, "<!-- upgrade-bot:dashboard -->") {
+			found = append(found, i)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("%d dashboards, want 1: %+v", len(found), f.issues(t))
+	}
+	return found[0]
 }
 
 type testWriter struct{ t *testing.T }
@@ -400,6 +426,101 @@ func runScenarios(t *testing.T, newForge func(t *testing.T) forge) {
 		}
 		if len(res.Limited) != 1 {
 			t.Errorf("with a broken policy, held back %v, want the last valid policy's limit to hold one back", res.Limited)
+		}
+	})
+
+	t.Run("the dashboard shows the fleet and a ticked box opens the pull request", func(t *testing.T) {
+		t.Parallel()
+		f := newForge(t)
+		// Upgrades only on Sunday nights; the bot's clock says Wednesday.
+		f.push(t, "alice", "main", map[string]string{".upgrade-bot.yaml": "schedule: [\"* 3 * * 0\"]\n"})
+		h := startBot(t, f)
+		h.svc.Now = func() time.Time { return time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC) }
+		res, err := h.svc.Reconcile(t.Context(), f.provider(), repo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Opened) != 0 || len(f.pulls(t)) != 0 {
+			t.Fatalf("outside the schedule, opened %v", res.Opened)
+		}
+		board := dashboard(t, f)
+		if res.Dashboard != board.Number || board.Author != f.botLogin() || board.Title != bot.DashboardTitle {
+			t.Fatalf("the dashboard: %+v, the reconcile says #%d", board, res.Dashboard)
+		}
+		for _, want := range []string{"**3 clusters**", "## Waiting (2)", "outside the schedule * 3 * * 0 (UTC); opens Sun 03:00 UTC",
+			"- [ ] <!-- upgrade-bot:request org-acme/peu02@v30.1.0 -->", "## Not proposed by the policy (1)", "org-acme/peu01@v31.1.0"} {
+			if !strings.Contains(board.Body, want) {
+				t.Errorf("the dashboard lacks %q:\n%s", want, board.Body)
+			}
+		}
+		// Nothing changed: nothing is written.
+		writes := f.writes()
+		if _, err := h.svc.Reconcile(t.Context(), f.provider(), repo); err != nil {
+			t.Fatal(err)
+		}
+		if w := f.writes() - writes; w != 0 {
+			t.Errorf("a second reconcile wrote %d times, want 0", w)
+		}
+		tick := func(body, request string) string {
+			t.Helper()
+			box := "- [ ] <!-- upgrade-bot:request " + request + " -->"
+			if !strings.Contains(body, box) {
+				t.Fatalf("the dashboard has no box for %s:\n%s", request, body)
+			}
+			return strings.Replace(body, box, "- [x] <!-- upgrade-bot:request "+request+" -->", 1)
+		}
+		// Someone who may only read ticks a box: refused, the box cleared.
+		if status := f.editIssue(t, board.Number, "eve", tick(board.Body, "org-acme/peu02@v30.1.0")); status/100 != 2 {
+			t.Fatalf("the webhook was answered %d", status)
+		}
+		waitComment(t, f, vcs.Thread{Number: board.Number}, "@eve, ticking a box of this dashboard asks for an upgrade, which needs write permission")
+		if b := dashboard(t, f).Body; strings.Contains(b, "[x]") {
+			t.Errorf("eve's tick was not cleared:\n%s", b)
+		}
+		if prs := f.pulls(t); len(prs) != 0 {
+			t.Fatalf("eve's tick opened %+v", prs)
+		}
+		// alice ticks the box: the pull request opens now, outside the
+		// schedule (a person asked), and the dashboard shows it.
+		if status := f.editIssue(t, board.Number, "alice", tick(dashboard(t, f).Body, "org-acme/peu02@v30.1.0")); status/100 != 2 {
+			t.Fatalf("the webhook was answered %d", status)
+		}
+		deadline := time.Now().Add(90 * time.Second)
+		for !strings.Contains(dashboard(t, f).Body, "## Open upgrade pull requests (1)") {
+			if time.Now().After(deadline) {
+				t.Fatalf("the dashboard does not show the pull request within 90 s:\n%s", dashboard(t, f).Body)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		prs := f.pulls(t)
+		if len(prs) != 1 || prs[0].Head != "upgrade-bot/peu02/v30.1.0" || !strings.Contains(prs[0].Body, fmt.Sprintf("Requested on the upgrade dashboard (#%d) by @alice.", board.Number)) {
+			t.Fatalf("pull requests after the tick: %+v", prs)
+		}
+		if b := dashboard(t, f).Body; strings.Contains(b, "[x]") || strings.Contains(b, "org-acme/peu02@v30.1.0") {
+			t.Errorf("the dashboard still offers the upgrade it acted on:\n%s", b)
+		}
+		// A tick the webhook missed is acted on by the next reconcile,
+		// even for an upgrade the policy does not propose by itself.
+		board = dashboard(t, f)
+		f.setWebhook("http://127.0.0.1:1/webhooks/nowhere")
+		f.editIssue(t, board.Number, "alice", tick(board.Body, "org-acme/peu01@v31.1.0"))
+		if res, err = h.svc.Reconcile(t.Context(), f.provider(), repo); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(res.Requested, []string{"org-acme/peu01@v31.1.0"}) || len(f.pulls(t)) != 2 {
+			t.Errorf("the reconcile acted on %v; pull requests %+v", res.Requested, f.pulls(t))
+		}
+		// A broken policy is reported on the dashboard, naming the line.
+		f.push(t, "alice", "main", map[string]string{".upgrade-bot.yaml": "schedule: [\"* 3 * * 0\"]\nprHourlyLimit: lots\n"})
+		if _, err := h.svc.Reconcile(t.Context(), f.provider(), repo); err != nil {
+			t.Fatal(err)
+		}
+		if b := dashboard(t, f).Body; !strings.Contains(b, "`.upgrade-bot.yaml` is not valid, so the last valid policy stays in force") ||
+			!strings.Contains(b, `.upgrade-bot.yaml:2:16: prHourlyLimit: expected a whole number, got "lots"`) || !strings.Contains(b, "## Waiting (1)") {
+			t.Errorf("the dashboard does not report the broken policy, or the last valid one is not in force:\n%s", b)
+		}
+		if n := len(f.issues(t)); n != 1 {
+			t.Errorf("%d issues, want the one dashboard", n)
 		}
 	})
 

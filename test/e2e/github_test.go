@@ -155,3 +155,15 @@ func (f *githubForge) gitPush(t *testing.T, user, from, branch string, files map
 func (f *githubForge) git(t *testing.T, args ...string) string {
 	return f.s.Git().Git(t.Context(), t, repo, args...)
 }
+
+func (f *githubForge) issues(t *testing.T) []issueView {
+	var out []issueView
+	for _, i := range f.s.Issues(repo) {
+		out = append(out, issueView{Number: i.Number, Title: i.Title, Body: i.Body, Author: i.User})
+	}
+	return out
+}
+
+func (f *githubForge) editIssue(t *testing.T, number int, user, body string) int {
+	return f.s.EditIssue(repo, number, user, body).Status
+}

@@ -104,3 +104,15 @@ func (f *gitlabForge) push(t *testing.T, user, branch string, files map[string]s
 func (f *gitlabForge) failCreatePull(status int, retryAfter string) {
 	f.s.FailNext(http.MethodPost, "/projects/*/merge_requests", status, retryHeader(retryAfter))
 }
+
+func (f *gitlabForge) issues(t *testing.T) []issueView {
+	var out []issueView
+	for _, i := range f.s.Issues(t, repo) {
+		out = append(out, issueView{Number: i.IID, Title: i.Title, Body: i.Description, Author: i.Author})
+	}
+	return out
+}
+
+func (f *gitlabForge) editIssue(t *testing.T, number int, user, body string) int {
+	return f.s.EditIssue(t, repo, number, user, body).Status
+}
