@@ -186,6 +186,7 @@ func newReleasePoller(ctx context.Context, src releaseSource, log *slog.Logger) 
 	}
 	p := &ReleasePoller{source: src, log: orDiscard(log), mark: loaded, seen: map[string]bool{}}
 	p.adopt(c)
+	p.log.Info("read the releases", append(src.attrs(), "providers", strings.Join(c.Providers(), ","), "releases", len(p.seen))...)
 	return p, nil
 }
 
