@@ -40,6 +40,9 @@ type serveOptions struct {
 	gitlabURL, gitlabTokenFile, gitlabSecretFile                   string
 
 	releases, kubeconfig, kubeContext, provider, label string
+	releasesRef, releasesSubdir                        string
+	releasesGitUsername, releasesGitTokenFile          string
+	releasesPollInterval                               time.Duration
 	repos, allow                                       []string
 	workdir, authorName, authorEmail                   string
 	scanInterval, scanWindow                           time.Duration
@@ -57,6 +60,7 @@ const (
 	envGitHubWebhookSecret = envPrefix + "GITHUB_WEBHOOK_SECRET"
 	envGitLabToken         = envPrefix + "GITLAB_TOKEN"
 	envGitLabWebhookSecret = envPrefix + "GITLAB_WEBHOOK_SECRET"
+	envReleasesGitToken    = envPrefix + "RELEASES_GIT_TOKEN"
 )
 
 func (o *serveOptions) addFlags(f *pflag.FlagSet) {
@@ -71,7 +75,12 @@ func (o *serveOptions) addFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.gitlabURL, "gitlab-url", "", "GitLab base URL, for self-managed GitLab (https://gitlab.example.com); gitlab.com when empty")
 	f.StringVar(&o.gitlabTokenFile, "gitlab-token-file", "", "file holding a GitLab access token with the api scope (or set "+envGitLabToken+")")
 	f.StringVar(&o.gitlabSecretFile, "gitlab-webhook-secret-file", "", "file holding the GitLab webhook secret token (or set "+envGitLabWebhookSecret+")")
-	f.StringVar(&o.releases, "releases", "", "releases directory (offline rendering); without it, --kubeconfig's releases are used")
+	f.StringVar(&o.releases, "releases", "", "releases directory, or a git repository holding one (https://, http:// or file:// URL), polled for new releases (offline rendering); without it, --kubeconfig's releases are used")
+	f.StringVar(&o.releasesRef, "releases-ref", "", "with a git --releases: the branch to follow (default: the repository's default branch)")
+	f.StringVar(&o.releasesSubdir, "releases-subdir", "", "with a git --releases: the releases directory inside the repository (default: its root)")
+	f.DurationVar(&o.releasesPollInterval, "releases-poll-interval", time.Minute, "how often to check --releases for changes (a directory: its files' sizes and times; a git repository: its branch's tip, fetched only when it moved); 0 reads it at start-up only")
+	f.StringVar(&o.releasesGitUsername, "releases-git-username", "", "with a git --releases over HTTP(S): the user name sent with the token (default x-access-token, as GitHub expects)")
+	f.StringVar(&o.releasesGitTokenFile, "releases-git-token-file", "", "with a git --releases over HTTP(S): file holding a token that may read the repository (or set "+envReleasesGitToken+")")
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "management cluster to read releases from and render through (server-side dry-run)")
 	f.StringVar(&o.kubeContext, "context", "", "the kubeconfig context to use")
 	f.StringVar(&o.provider, "provider", "capa", "release provider of the management cluster's releases")
@@ -145,7 +154,7 @@ func loadConfigFile(flags *pflag.FlagSet, path string) error {
 			if fl, ok := item.(float64); ok && fl == float64(int64(fl)) {
 				s = strconv.FormatInt(int64(fl), 10)
 			}
-			if isPathFlag(key) && s != "" && !filepath.IsAbs(s) {
+			if isPathFlag(key) && s != "" && !filepath.IsAbs(s) && !isURL(s) {
 				s = filepath.Join(dir, s)
 			}
 			if err := f.Value.Set(s); err != nil {
@@ -162,7 +171,7 @@ func isPathFlag(name string) bool {
 	switch name {
 	case "releases", "kubeconfig", "workdir",
 		"github-token-file", "github-app-key-file", "github-webhook-secret-file",
-		"gitlab-token-file", "gitlab-webhook-secret-file":
+		"gitlab-token-file", "gitlab-webhook-secret-file", "releases-git-token-file":
 		return true
 	}
 	return false
@@ -205,14 +214,24 @@ func (a *app) serve(ctx context.Context, o *serveOptions) error {
 	}
 	// newRelease wakes the reconcile loop when a release appears.
 	newRelease := make(chan struct{}, 1)
+	wake := func() {
+		select {
+		case newRelease <- struct{}{}:
+		default:
+		}
+	}
 	// background are the watches that run beside the server.
 	var background []func(context.Context) error
 	if o.releases != "" {
-		c, err := releases.Load(ctx, o.releases)
+		poller, err := a.releasePoller(ctx, o)
 		if err != nil {
-			return usageErrorf("--releases %s: %v", o.releases, err)
+			return err
 		}
-		catalog.Store(c)
+		svc.Catalog = poller.Catalog
+		background = append(background, func(ctx context.Context) error {
+			poller.Run(ctx, o.releasesPollInterval, func(releases.NewRelease) { wake() })
+			return nil
+		})
 	} else {
 		mc, err := connect(o.kubeconfig, o.kubeContext)
 		if err != nil {
@@ -243,14 +262,11 @@ func (a *app) serve(ctx context.Context, o *serveOptions) error {
 				}
 				catalog.Store(fresh)
 				a.log.Info("a new release appeared; the catalog was reloaded", "release", r)
-				select {
-				case newRelease <- struct{}{}:
-				default:
-				}
+				wake()
 			})
 		})
 	}
-	for _, w := range catalog.Load().Warnings() {
+	for _, w := range svc.Catalog().Warnings() {
 		a.log.Warn("release catalog", "problem", w)
 	}
 
@@ -277,16 +293,80 @@ func (a *app) serve(ctx context.Context, o *serveOptions) error {
 	for _, watch := range background {
 		wg.Go(func() {
 			if err := watch(ctx); err != nil && ctx.Err() == nil {
-				a.log.Error("a watch of the management cluster stopped", "error", err)
+				a.log.Error("a watch stopped", "error", err)
 			}
 		})
 	}
 	wg.Go(func() { a.scanLoop(ctx, svc, providers, o) })
-	wg.Go(func() { a.reconcileLoop(ctx, svc, providers, o, &catalog, newRelease) })
+	wg.Go(func() { a.reconcileLoop(ctx, svc, providers, o, newRelease) })
 	err = srv.Run(ctx, ln)
 	cancel()
 	wg.Wait()
 	return err
+}
+
+// releasePoller reads --releases, a directory or a git repository, and
+// returns the poller that follows it.
+func (a *app) releasePoller(ctx context.Context, o *serveOptions) (*bot.ReleasePoller, error) {
+	if o.releasesPollInterval < 0 {
+		return nil, usageErrorf("--releases-poll-interval %s: use 0 (read at start-up only) or more", o.releasesPollInterval)
+	}
+	if !isURL(o.releases) {
+		if isSSH(o.releases) {
+			return nil, usageErrorf("--releases %s: git over ssh is not supported; use the repository's https:// URL with --releases-git-token-file", o.releases)
+		}
+		for _, f := range []struct{ flag, value string }{
+			{"--releases-ref", o.releasesRef}, {"--releases-subdir", o.releasesSubdir}, {"--releases-git-token-file", o.releasesGitTokenFile},
+		} {
+			if f.value != "" {
+				return nil, usageErrorf("%s is for a git repository, but --releases %s is a directory: give its https://, http:// or file:// URL", f.flag, o.releases)
+			}
+		}
+		p, err := bot.NewDirReleasePoller(ctx, o.releases, a.log)
+		if err != nil {
+			return nil, usageErrorf("--releases %s: %v", o.releases, err)
+		}
+		return p, nil
+	}
+	branch := strings.TrimPrefix(o.releasesRef, "refs/heads/")
+	if strings.HasPrefix(branch, "refs/") {
+		return nil, usageErrorf("--releases-ref %s: give a branch, such as main", o.releasesRef)
+	}
+	g := bot.GitReleases{URL: o.releases, Branch: branch, Subdir: o.releasesSubdir, Workdir: o.workdir}
+	token, err := secret(o.releasesGitTokenFile, envReleasesGitToken)
+	if err != nil {
+		return nil, err
+	}
+	if len(token) > 0 {
+		g.Credential = &git.Credential{Username: o.releasesGitUsername, Password: string(token)}
+	}
+	p, err := bot.NewGitReleasePoller(ctx, g, a.log)
+	if err != nil {
+		return nil, fmt.Errorf("--releases: %w", err)
+	}
+	return p, nil
+}
+
+// isURL tells whether --releases names a git repository to clone rather
+// than a directory.
+func isURL(s string) bool {
+	for _, scheme := range []string{"https://", "http://", "file://"} {
+		if strings.HasPrefix(s, scheme) {
+			return true
+		}
+	}
+	return false
+}
+
+// isSSH tells whether s is an ssh URL or an scp-like address
+// (git@github.com:giantswarm/releases.git).
+func isSSH(s string) bool {
+	if strings.HasPrefix(s, "ssh://") || strings.HasPrefix(s, "git+ssh://") {
+		return true
+	}
+	user, rest, ok := strings.Cut(s, "@")
+	host, _, hasColon := strings.Cut(rest, ":")
+	return ok && hasColon && user != "" && host != "" && !strings.ContainsAny(user+host, "/")
 }
 
 // driftWatch watches the clusters' version labels on the management
@@ -345,21 +425,14 @@ func (a *app) scanLoop(ctx context.Context, svc *bot.Service, providers map[stri
 }
 
 // reconcileLoop opens the release-driven pull requests the policies
-// allow: at start-up, every reconcile interval and when a release appears.
-// A releases directory is read again each time, so a release added there
-// is noticed within an interval.
-func (a *app) reconcileLoop(ctx context.Context, svc *bot.Service, providers map[string]vcs.Provider, o *serveOptions, catalog *atomic.Pointer[releases.Catalog], newRelease <-chan struct{}) {
+// allow: at start-up, every reconcile interval and when a release appears
+// (the releases poller or the management cluster's watch sends on
+// newRelease).
+func (a *app) reconcileLoop(ctx context.Context, svc *bot.Service, providers map[string]vcs.Provider, o *serveOptions, newRelease <-chan struct{}) {
 	if o.reconcileInterval <= 0 || len(o.repos) == 0 {
 		return
 	}
 	for {
-		if o.releases != "" {
-			if c, err := releases.Load(ctx, o.releases); err != nil {
-				a.log.Error("reading the releases again; the last catalog stays in force", "releases", o.releases, "error", err)
-			} else {
-				catalog.Store(c)
-			}
-		}
 		for _, name := range sortedNames(providers) {
 			for _, repo := range o.repos {
 				res, err := svc.Reconcile(ctx, providers[name], repo)

@@ -6,12 +6,18 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/spf13/pflag"
+
+	"github.com/upgrade-bot/upgrade-bot/test/forge/githttp"
 	githubfake "github.com/upgrade-bot/upgrade-bot/test/forge/github"
 )
 
@@ -31,37 +37,10 @@ func TestServeExampleConfig(t *testing.T) {
 	if err := os.WriteFile(secretFile, []byte("hook-s3cret\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-
-	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr bytes.Buffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "--config", filepath.Join("..", "..", "examples", "serve", "config.yaml"),
-			"--listen", addr, "--github-url", fake.APIURL(), "--github-token-file", tokenFile,
-			"--github-webhook-secret-file", secretFile, "--workdir", filepath.Join(dir, "work"), "--log-level", "info"}, &stdout, &stderr)
-	}()
-	base := "http://" + addr
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			cancel()
-			t.Fatalf("serve did not become ready: %v\n%s", err, stderr.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	addr := freeAddr(t)
+	base, stop := startServe(t, []string{"serve", "--config", filepath.Join("..", "..", "examples", "serve", "config.yaml"),
+		"--listen", addr, "--github-url", fake.APIURL(), "--github-token-file", tokenFile,
+		"--github-webhook-secret-file", secretFile, "--workdir", filepath.Join(dir, "work"), "--log-level", "info"})
 	resp, err := http.Post(base+"/webhooks/github", "application/json", strings.NewReader(`{"zen":"hi"}`))
 	if err != nil {
 		t.Fatal(err)
@@ -80,16 +59,10 @@ func TestServeExampleConfig(t *testing.T) {
 	if !strings.Contains(string(metrics), `upgrade_bot_webhook_requests_total{outcome="unauthorized",provider="github"} 1`) {
 		t.Errorf("/metrics does not count the unauthorized request:\n%s", metrics)
 	}
-	cancel()
-	select {
-	case code := <-done:
-		if code != exitOK {
-			t.Errorf("serve exited with %d\n%s", code, stderr.String())
-		}
-	case <-time.After(60 * time.Second):
-		t.Fatal("serve did not stop after the signal")
+	code, logs := stop()
+	if code != exitOK {
+		t.Errorf("serve exited with %d\n%s", code, logs)
 	}
-	logs := stderr.String()
 	for _, secret := range []string{"hook-s3cret", "ghp_"} {
 		if strings.Contains(logs, secret) {
 			t.Errorf("the logs show a secret (%s):\n%s", secret, logs)
@@ -98,6 +71,69 @@ func TestServeExampleConfig(t *testing.T) {
 	if !strings.Contains(logs, "serving webhooks") {
 		t.Errorf("the logs do not say where serve listens:\n%s", logs)
 	}
+}
+
+// startServe runs upgrade-bot with args until stop, which returns its exit
+// code and what it wrote to stderr; it returns once /readyz on the
+// --listen address (the args' value after "--listen") answers 200.
+func startServe(t *testing.T, args []string) (base string, stop func() (int, string)) {
+	t.Helper()
+	addr := args[slices.Index(args, "--listen")+1]
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, args, &stdout, &stderr) }()
+	base = "http://" + addr
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		select {
+		case code := <-done:
+			cancel()
+			t.Fatalf("serve exited with %d before it was ready:\n%s", code, stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("serve did not become ready: %v\n%s", err, stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return base, func() (int, string) {
+		cancel()
+		select {
+		case code := <-done:
+			return code, stderr.String()
+		case <-time.After(60 * time.Second):
+			t.Fatal("serve did not stop after the signal")
+		}
+		return 0, ""
+	}
+}
+
+// syncBuffer is a bytes.Buffer that serve's goroutines may write to while
+// the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func TestServeBadConfiguration(t *testing.T) {
@@ -122,6 +158,10 @@ func TestServeBadConfiguration(t *testing.T) {
 		{"missing secret file", []string{"serve", "--gitlab-token-file", filepath.Join(dir, "nope")}, "reading the secret file"},
 		{"unknown config key", []string{"serve", "--config", badKey}, `"relases" is not a flag of serve`},
 		{"no releases", []string{"serve", "--github-token-file", token, "--github-webhook-secret-file", token}, "--releases or --kubeconfig is required"},
+		{"ref with a directory", []string{"serve", "--github-token-file", token, "--github-webhook-secret-file", token, "--releases", "../../examples/releases", "--releases-ref", "main"}, "--releases-ref is for a git repository"},
+		{"ssh releases", []string{"serve", "--github-token-file", token, "--github-webhook-secret-file", token, "--releases", "git@github.com:giantswarm/releases.git"}, "git over ssh is not supported"},
+		{"negative poll interval", []string{"serve", "--github-token-file", token, "--github-webhook-secret-file", token, "--releases", "../../examples/releases", "--releases-poll-interval", "-1m"}, "--releases-poll-interval -1m0s"},
+		{"tag as releases ref", []string{"serve", "--github-token-file", token, "--github-webhook-secret-file", token, "--releases", "file:///nowhere", "--releases-ref", "refs/tags/v1"}, "give a branch"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
@@ -133,5 +173,108 @@ func TestServeBadConfiguration(t *testing.T) {
 				t.Errorf("the error shows the token: %s", stderr.String())
 			}
 		})
+	}
+}
+
+// freeAddr is a loopback address nothing listens on.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// TestServeReleasesFromGit runs serve with its releases in a git
+// repository served over smart HTTP behind a token: it clones it into the
+// workdir, reads the releases from the subdirectory and never logs the
+// token.
+func TestServeReleasesFromGit(t *testing.T) {
+	t.Parallel()
+	fake := githubfake.New(t, githubfake.Options{Spec: githubfake.LoadSpec(t)})
+	fake.CreateRepo(t.Context(), t, "acme/gitops", filepath.Join("..", "..", "examples", "gitops"))
+	const releasesToken = "ghs_r3leasesT0ken"
+	gitSrv := githttp.New(t)
+	src := t.TempDir()
+	if err := os.CopyFS(filepath.Join(src, "releases"), os.DirFS(filepath.Join("..", "..", "examples", "releases"))); err != nil {
+		t.Fatal(err)
+	}
+	gitSrv.Create(t.Context(), t, "giantswarm/releases", src)
+	gitSrv.SetAuth(githttp.Token(releasesToken))
+	hs := httptest.NewServer(gitSrv)
+	t.Cleanup(hs.Close)
+
+	dir := t.TempDir()
+	files := map[string]string{"token": fake.AddToken("upgrade-bot"), "secret": "hook-s3cret", "releases-token": releasesToken}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	work := filepath.Join(dir, "work")
+	_, stop := startServe(t, []string{"serve", "--listen", freeAddr(t), "--github-url", fake.APIURL(),
+		"--github-token-file", filepath.Join(dir, "token"), "--github-webhook-secret-file", filepath.Join(dir, "secret"),
+		"--releases", hs.URL + "/giantswarm/releases.git", "--releases-subdir", "releases",
+		"--releases-git-token-file", filepath.Join(dir, "releases-token"), "--releases-poll-interval", "1h",
+		"--repo", "acme/gitops", "--reconcile-interval", "0", "--workdir", work, "--log-level", "info"})
+	code, logs := stop()
+	if code != exitOK {
+		t.Errorf("serve exited with %d\n%s", code, logs)
+	}
+	if !strings.Contains(logs, "read the releases") || !strings.Contains(logs, "subdir=releases") {
+		t.Errorf("the logs do not say where the releases were read:\n%s", logs)
+	}
+	if strings.Contains(logs, releasesToken) {
+		t.Errorf("the logs show the releases token:\n%s", logs)
+	}
+	clones, err := filepath.Glob(filepath.Join(work, "releases", "*", "releases", "capa", "v32.0.0", "release.yaml"))
+	if err != nil || len(clones) != 1 {
+		t.Errorf("the workdir holds no clone of the releases: %q, %v", clones, err)
+	}
+}
+
+// TestConfigFileReleasesURL checks that a git URL in a config file is not
+// taken for a path relative to the file, and the token file is.
+func TestConfigFileReleasesURL(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	config := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(config, []byte("releases: https://github.com/giantswarm/releases.git\nreleases-git-token-file: releases-token\nreleases-poll-interval: 5m\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o := &serveOptions{}
+	flags := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	o.addFlags(flags)
+	if err := loadConfigFile(flags, config); err != nil {
+		t.Fatal(err)
+	}
+	if o.releases != "https://github.com/giantswarm/releases.git" || o.releasesGitTokenFile != filepath.Join(dir, "releases-token") || o.releasesPollInterval != 5*time.Minute {
+		t.Errorf("releases %q, token file %q, poll interval %s", o.releases, o.releasesGitTokenFile, o.releasesPollInterval)
+	}
+}
+
+func TestReleasesSourceKind(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		in       string
+		url, ssh bool
+	}{
+		{in: "https://github.com/giantswarm/releases.git", url: true},
+		{in: "http://127.0.0.1:8080/r.git", url: true},
+		{in: "file:///srv/git/releases.git", url: true},
+		{in: "./releases"},
+		{in: "/srv/releases"},
+		{in: "releases@2025"},
+		{in: "git@github.com:giantswarm/releases.git", ssh: true},
+		{in: "ssh://git@github.com/giantswarm/releases.git", ssh: true},
+	} {
+		if got := isURL(tc.in); got != tc.url {
+			t.Errorf("isURL(%q) = %v", tc.in, got)
+		}
+		if got := isSSH(tc.in); got != tc.ssh {
+			t.Errorf("isSSH(%q) = %v", tc.in, got)
+		}
 	}
 }

@@ -212,6 +212,24 @@ func (r *Repository) RemoteBranch(ctx context.Context, remote, branch string, cr
 	return "", false, nil
 }
 
+// RemoteDefaultBranch asks remote which branch its HEAD names (its
+// default branch), the way `git ls-remote --symref` does, without fetching
+// anything. Over HTTP(S), cred is sent with basic authentication when not
+// nil.
+func (r *Repository) RemoteDefaultBranch(ctx context.Context, remote string, cred *Credential) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ep, err := r.endpoint(remote, cred)
+	if err != nil {
+		return "", fmt.Errorf("asking for the default branch: %w", err)
+	}
+	branch, err := ep.defaultBranch(ctx)
+	if err != nil {
+		return "", ep.fail(fmt.Sprintf("asking %s (%s) for its default branch", remote, ep.url), err)
+	}
+	return branch, nil
+}
+
 // Export writes the tree of commit (a hash or any revision go-git
 // resolves) into dir as plain files, without .git: dir must not exist or
 // be empty. Files keep their executable bit (within the umask) and

@@ -839,6 +839,38 @@ func TestRemoteBranch(t *testing.T) {
 	}
 }
 
+func TestRemoteDefaultBranch(t *testing.T) {
+	t.Parallel()
+	u := newUpstream(t, commitFixture())
+	r := newRepo(t, map[string]string{"a": "a\n"})
+	for _, tc := range transports() {
+		if err := r.AddRemote(strings.ReplaceAll(tc.name, " ", "-"), tc.url(u)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(want string) {
+		t.Helper()
+		for _, tc := range transports() {
+			got, err := r.RemoteDefaultBranch(t.Context(), strings.ReplaceAll(tc.name, " ", "-"), tc.cred)
+			if err != nil || got != want {
+				t.Errorf("%s: RemoteDefaultBranch = %q, %v; want %q", tc.name, got, err, want)
+			}
+		}
+	}
+	check("main")
+	u.commit(t, "refs/heads/release", false, map[string]string{"RELEASE": "v31\n"}, "Release branch")
+	u.git(t, "symbolic-ref", "HEAD", "refs/heads/release")
+	check("release")
+
+	_, err := r.RemoteDefaultBranch(t.Context(), "http", &Credential{Password: "ghs_wr0ng"})
+	if err == nil || !strings.Contains(err.Error(), "for its default branch: the remote refused the credentials") || strings.Contains(err.Error(), "ghs_") {
+		t.Errorf("with a wrong token: %v", err)
+	}
+	if _, err := r.RemoteDefaultBranch(t.Context(), "nope", nil); err == nil || !strings.Contains(err.Error(), `remote "nope" is not configured`) {
+		t.Errorf("an unknown remote: %v", err)
+	}
+}
+
 func TestExport(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
