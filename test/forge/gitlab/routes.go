@@ -32,7 +32,7 @@ func routes() []route {
 			query:  append([]string{"state", "updated_after", "updated_before", "order_by", "sort"}, paging...),
 			handle: (*Server).listIssues},
 		{method: http.MethodGet, pattern: "/projects/:project/merge_requests",
-			query:  append([]string{"state", "source_branch", "target_branch", "updated_after", "updated_before", "order_by", "sort"}, paging...),
+			query:  append([]string{"state", "source_branch", "target_branch", "created_after", "updated_after", "updated_before", "order_by", "sort"}, paging...),
 			handle: (*Server).listMergeRequests},
 		{method: http.MethodPost, pattern: "/projects/:project/merge_requests",
 			body:   []string{"title", "description", "source_branch", "target_branch"},
