@@ -338,6 +338,7 @@ func (s *Server) conditional(rec *recorder, r *http.Request, route *routers.Rout
 		return
 	}
 	h := sha256.New()
+	h.Write([]byte(r.URL.RequestURI() + "\n"))
 	h.Write(rec.body.Bytes())
 	h.Write([]byte(rec.header.Get("Link")))
 	etag := `W/"` + hex.EncodeToString(h.Sum(nil)[:16]) + `"`
