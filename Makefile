@@ -10,6 +10,9 @@ LDFLAGS := -X main.version=$(VERSION)
 PKGS    ?= ./...
 # The bench scenario: clusters in the generated fleet (comma-separated sizes).
 BENCH_CLUSTERS ?= 1000,2500,5000
+# The release-to-fleet benchmark: repositories of 25 clusters on the GitHub
+# fake (200 is the issue's 5,000 clusters, about 3 minutes on 2 cores).
+BENCH_REPOS ?= 200
 
 # The real parts the tests run (see test/kube): built from the Go module
 # proxy by the wrapper modules under tools/, cached under .cache/ by version.
@@ -124,6 +127,7 @@ bench: build test-assets ## Plan --all on generated fleets (sizes: BENCH_CLUSTER
 	$(GO) run ./test/bench -bin $(BIN)/upgrade-bot -releases examples/releases -clusters $(BENCH_CLUSTERS)
 	$(GO) test -run '^$$' -bench PlanThroughKyverno -benchtime 1x ./test/kyverno/
 	$(GO) test -run '^$$' -bench . -benchmem ./releases/ ./render/... ./vcs/... ./bot/
+	UPGRADE_BOT_BENCH_REPOS=$(BENCH_REPOS) $(GO) test -run '^$$' -bench ReleaseToFleet -benchtime 1x -timeout 60m ./test/e2e/
 
 .PHONY: clean
 clean: ## Remove built files

@@ -79,13 +79,18 @@ func (s *Service) reconcile(ctx context.Context, p vcs.Provider, repo string, ed
 		return nil, fmt.Errorf("listing the bot's pull requests in %s: %w", repo, err)
 	}
 	openBranches := map[string]bool{}
-	openedLastHour := 0
 	for _, pr := range open {
 		openBranches[pr.Head] = true
-		if now.Sub(pr.CreatedAt) < time.Hour {
-			openedLastHour++
-		}
 	}
+	// The hourly limit counts every pull request opened in the last hour,
+	// also those closed or merged since, as Renovate does.
+	recent, err := retry(ctx, s, func() ([]vcs.PullRequest, error) {
+		return p.PullRequestsCreatedSince(ctx, repo, branchPrefix, now.Add(-time.Hour))
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing the bot's pull requests opened in the last hour in %s: %w", repo, err)
+	}
+	openedLastHour := len(recent)
 	settings := pf.For(policy.Cluster{})
 	// Every cluster is planned on the tree the decisions were made on:
 	// the work tree does not change while the bot commits its branches.
@@ -292,8 +297,20 @@ func (s *Service) dashboardRequest(ctx context.Context, p vcs.Provider, repo str
 
 // declined reports whether a person closed the bot's pull request from
 // branch without merging it: that version is then not proposed again, as
-// Renovate does. The memory is the forge's, not the bot's.
+// Renovate does. The memory is the forge's, not the bot's; the bot only
+// remembers what cannot change. A closed pull request stays closed (one
+// reopened is open, and its branch is not asked about), so a declined
+// branch is not asked about again, nor a closed pull request's verdict,
+// until the bot itself supersedes the branch (see supersede). A branch not
+// declined is asked about every time: its history may grow.
 func (s *Service) declined(ctx context.Context, p vcs.Provider, repo, branch string) (bool, error) {
+	key := p.Name() + "/" + repo
+	s.mu.Lock()
+	known := s.declines[key+" "+branch]
+	s.mu.Unlock()
+	if known {
+		return true, nil
+	}
 	hist, err := retry(ctx, s, func() ([]vcs.PullRequest, error) { return p.BranchHistory(ctx, repo, branch) })
 	if err != nil {
 		return false, fmt.Errorf("reading the history of %s in %s: %w", branch, repo, err)
@@ -306,23 +323,51 @@ func (s *Service) declined(ctx context.Context, p vcs.Provider, repo, branch str
 		if pr.State != "closed" {
 			continue
 		}
-		// The bot closes pull requests it supersedes, saying so in a
-		// comment: those were not declined by a person.
-		comments, err := retry(ctx, s, func() ([]vcs.Comment, error) {
-			return p.Comments(ctx, repo, vcs.Thread{Number: pr.Number, PullRequest: true})
-		})
-		if err != nil {
-			return false, fmt.Errorf("reading the comments of pull request #%d in %s: %w", pr.Number, repo, err)
+		prKey := fmt.Sprintf("%s#%d", key, pr.Number)
+		s.mu.Lock()
+		superseded, ok := s.closedBySelf[prKey]
+		s.mu.Unlock()
+		if !ok {
+			// The bot closes pull requests it supersedes, saying so in a
+			// comment: those were not declined by a person.
+			comments, err := retry(ctx, s, func() ([]vcs.Comment, error) {
+				return p.Comments(ctx, repo, vcs.Thread{Number: pr.Number, PullRequest: true})
+			})
+			if err != nil {
+				return false, fmt.Errorf("reading the comments of pull request #%d in %s: %w", pr.Number, repo, err)
+			}
+			superseded = slices.ContainsFunc(comments, func(c vcs.Comment) bool {
+				m := markerLine.FindStringSubmatch(c.Body)
+				return m != nil && m[1] == "superseded" && strings.EqualFold(c.Author.Login, self.Login)
+			})
+			s.rememberClosed(key, pr.Number, branch, superseded)
 		}
-		superseded := slices.ContainsFunc(comments, func(c vcs.Comment) bool {
-			m := markerLine.FindStringSubmatch(c.Body)
-			return m != nil && m[1] == "superseded" && strings.EqualFold(c.Author.Login, self.Login)
-		})
 		if !superseded {
+			s.mu.Lock()
+			if s.declines == nil {
+				s.declines = map[string]bool{}
+			}
+			s.declines[key+" "+branch] = true
+			s.mu.Unlock()
 			return true, nil
 		}
 	}
 	return false, nil
+}
+
+// rememberClosed keeps whether the bot closed a pull request itself
+// (superseded) or a person did; a pull request the bot closes makes its
+// branch's history worth reading again.
+func (s *Service) rememberClosed(key string, number int, branch string, superseded bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closedBySelf == nil {
+		s.closedBySelf = map[string]bool{}
+	}
+	s.closedBySelf[fmt.Sprintf("%s#%d", key, number)] = superseded
+	if superseded {
+		delete(s.declines, key+" "+branch)
+	}
 }
 
 // History is what SinceFromHistory needs of a git repository.

@@ -65,6 +65,12 @@ type Service struct {
 	inflight map[string]bool
 	selves   map[string]vcs.User
 	policies map[string]*policy.File // the last valid policy of each repository
+	// declines are the branches whose pull request a person closed
+	// ("github/owner/repo upgrade-bot/c/v1.2.3"); closedBySelf tells of
+	// each closed pull request seen ("github/owner/repo#7") whether the
+	// bot closed it, superseded.
+	declines     map[string]bool
+	closedBySelf map[string]bool
 }
 
 // Backoff is how a transient error is retried: Attempts tries in all,
@@ -652,6 +658,7 @@ func (s *Service) supersede(ctx context.Context, p vcs.Provider, repo string, cp
 		if err := do(ctx, s, func() error { return p.ClosePullRequest(ctx, repo, old.Number) }); err != nil {
 			return fmt.Errorf("closing the superseded pull request #%d: %w", old.Number, err)
 		}
+		s.rememberClosed(p.Name()+"/"+repo, old.Number, old.Head, true)
 		s.log(ctx).Info("closed a superseded pull request", "repo", repo, "number", old.Number, "by", current.Number)
 	}
 	return nil

@@ -42,6 +42,11 @@ type Provider interface {
 	// whose head is branch in repo itself, newest first: the bot's memory
 	// of what happened to a proposal, kept on the forge.
 	BranchHistory(ctx context.Context, repo, branch string) ([]PullRequest, error)
+	// PullRequestsCreatedSince lists the pull requests, open, closed or
+	// merged, whose head branch in repo itself starts with prefix and that
+	// were opened at or after since, newest first: what limits on pull
+	// requests opened per hour count.
+	PullRequestsCreatedSince(ctx context.Context, repo, prefix string, since time.Time) ([]PullRequest, error)
 	// PullRequest returns one pull request by number.
 	PullRequest(ctx context.Context, repo string, number int) (*PullRequest, error)
 	// CreatePullRequest opens a pull request from pr.Head into pr.Base.

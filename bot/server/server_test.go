@@ -100,6 +100,9 @@ func (p *testProvider) PullRequests(context.Context, string, string) ([]vcs.Pull
 func (p *testProvider) BranchHistory(context.Context, string, string) ([]vcs.PullRequest, error) {
 	return nil, errNotUsed
 }
+func (p *testProvider) PullRequestsCreatedSince(context.Context, string, string, time.Time) ([]vcs.PullRequest, error) {
+	return nil, errNotUsed
+}
 func (p *testProvider) PullRequest(context.Context, string, int) (*vcs.PullRequest, error) {
 	return nil, errNotUsed
 }

@@ -38,6 +38,8 @@ type serveOptions struct {
 	githubURL, githubTokenFile, githubAppKeyFile, githubSecretFile string
 	githubAppID, githubInstallationID                              int64
 	gitlabURL, gitlabTokenFile, gitlabSecretFile                   string
+	githubPace, gitlabPace                                         vcs.Pace
+	githubCacheMiB                                                 int
 
 	releases, kubeconfig, kubeContext, provider, label string
 	releasesRef, releasesSubdir                        string
@@ -75,6 +77,12 @@ func (o *serveOptions) addFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.gitlabURL, "gitlab-url", "", "GitLab base URL, for self-managed GitLab (https://gitlab.example.com); gitlab.com when empty")
 	f.StringVar(&o.gitlabTokenFile, "gitlab-token-file", "", "file holding a GitLab access token with the api scope (or set "+envGitLabToken+")")
 	f.StringVar(&o.gitlabSecretFile, "gitlab-webhook-secret-file", "", "file holding the GitLab webhook secret token (or set "+envGitLabWebhookSecret+")")
+	gh, gl := vcs.DefaultPace("github"), vcs.DefaultPace("gitlab")
+	f.IntVar(&o.githubPace.PerMinute, "github-pace-per-minute", gh.PerMinute, "most content-creating GitHub requests (pull requests, comments, edits, reactions) per minute, for all repositories together; 0 is no limit")
+	f.IntVar(&o.githubPace.PerHour, "github-pace-per-hour", gh.PerHour, "most content-creating GitHub requests per hour, for all repositories together; 0 is no limit")
+	f.IntVar(&o.gitlabPace.PerMinute, "gitlab-pace-per-minute", gl.PerMinute, "most content-creating GitLab requests (merge requests, notes, edits, award emoji) per minute, for all projects together; 0 is no limit")
+	f.IntVar(&o.gitlabPace.PerHour, "gitlab-pace-per-hour", gl.PerHour, "most content-creating GitLab requests per hour, for all projects together; 0 is no limit")
+	f.IntVar(&o.githubCacheMiB, "github-cache-mib", 32, "memory for remembered GitHub answers, revalidated with conditional requests (a 304 does not count against the rate limit); 0 turns the cache off")
 	f.StringVar(&o.releases, "releases", "", "releases directory, or a git repository holding one (https://, http:// or file:// URL), polled for new releases (offline rendering); without it, --kubeconfig's releases are used")
 	f.StringVar(&o.releasesRef, "releases-ref", "", "with a git --releases: the branch to follow (default: the repository's default branch)")
 	f.StringVar(&o.releasesSubdir, "releases-subdir", "", "with a git --releases: the releases directory inside the repository (default: its root)")
@@ -483,11 +491,22 @@ func (a *app) forges(ctx context.Context, o *serveOptions) (map[string]vcs.Provi
 		default:
 			opts.Token = string(ghToken)
 		}
+		if o.githubCacheMiB < 0 {
+			return nil, usageErrorf("--github-cache-mib %d is negative", o.githubCacheMiB)
+		}
+		opts.CacheBytes = int64(o.githubCacheMiB) << 20
+		if opts.CacheBytes == 0 {
+			opts.CacheBytes = -1
+		}
 		p, err := github.New(ctx, opts)
 		if err != nil {
 			return nil, usageErrorf("GitHub: %v", err)
 		}
-		out["github"] = p
+		paced, err := pace(p, o.githubPace, "github")
+		if err != nil {
+			return nil, err
+		}
+		out["github"] = paced
 	}
 	glToken, err := secret(o.gitlabTokenFile, envGitLabToken)
 	if err != nil {
@@ -505,12 +524,25 @@ func (a *app) forges(ctx context.Context, o *serveOptions) (map[string]vcs.Provi
 		if err != nil {
 			return nil, usageErrorf("GitLab: %v", err)
 		}
-		out["gitlab"] = p
+		paced, err := pace(p, o.gitlabPace, "gitlab")
+		if err != nil {
+			return nil, err
+		}
+		out["gitlab"] = paced
 	}
 	if len(out) == 0 {
 		return nil, usageErrorf("no forge configured: give a GitHub token (--github-token-file or %s) or App (--github-app-id), or a GitLab token (--gitlab-token-file or %s)", envGitHubToken, envGitLabToken)
 	}
 	return out, nil
+}
+
+// pace puts a forge's content-creating requests, for all its
+// repositories, through one pacer.
+func pace(p vcs.Provider, pc vcs.Pace, flag string) (vcs.Provider, error) {
+	if pc.PerMinute < 0 || pc.PerHour < 0 {
+		return nil, usageErrorf("--%s-pace-per-minute and --%s-pace-per-hour may not be negative (%s)", flag, flag, pc)
+	}
+	return vcs.NewPaced(p, vcs.NewPacer(pc, vcs.PacerOptions{})), nil
 }
 
 func sortedNames(m map[string]vcs.Provider) []string {

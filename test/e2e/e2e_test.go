@@ -62,6 +62,8 @@ type forge interface {
 	// failCreatePull makes the next request that opens a pull request
 	// fail with status (and Retry-After when not empty).
 	failCreatePull(status int, retryAfter string)
+	// merge merges a pull request as user.
+	merge(t *testing.T, user string, number int)
 	// git runs git in the bare repository.
 	git(t *testing.T, args ...string) string
 	writes() int
@@ -90,7 +92,7 @@ type harness struct {
 	url string
 }
 
-func moduleRoot(t *testing.T) string {
+func moduleRoot(t testing.TB) string {
 	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Join(filepath.Dir(file), "..", "..")
@@ -322,8 +324,11 @@ func runScenarios(t *testing.T, newForge func(t *testing.T) forge) {
 	t.Run("a release opens the pull requests the policy allows, within its limits", func(t *testing.T) {
 		t.Parallel()
 		f := newForge(t)
+		// The defaults, patch and minor updates any time, with room for
+		// every pull request this test opens in an hour (closed ones
+		// count).
+		f.push(t, "alice", "main", map[string]string{".upgrade-bot.yaml": "prHourlyLimit: 10\n"})
 		h := startBot(t, f)
-		// The defaults: patch and minor updates, any time.
 		res, err := h.svc.Reconcile(t.Context(), f.provider(), repo)
 		if err != nil {
 			t.Fatal(err)
@@ -415,8 +420,19 @@ func runScenarios(t *testing.T, newForge func(t *testing.T) forge) {
 		if len(res.Opened) != 1 || len(res.Limited) != 1 {
 			t.Errorf("opened %v and held back %v, want one each", res.Opened, res.Limited)
 		}
-		if prs := f.pulls(t); len(prs) != 1 {
-			t.Errorf("%d pull requests, want 1", len(prs))
+		prs := f.pulls(t)
+		if len(prs) != 1 {
+			t.Fatalf("%d pull requests, want 1", len(prs))
+		}
+		// A pull request merged within the hour still counts: the other
+		// cluster waits.
+		f.merge(t, "alice", prs[0].Number)
+		res, err = h.svc.Reconcile(t.Context(), f.provider(), repo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Opened) != 0 || len(res.Limited) != 1 {
+			t.Errorf("after the hour's pull request was merged, opened %v and held back %v, want none and one", res.Opened, res.Limited)
 		}
 		// A broken policy leaves the last valid one in force.
 		f.push(t, "alice", "main", map[string]string{".upgrade-bot.yaml": "prHourlyLimit: lots\n"})

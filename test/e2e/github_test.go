@@ -112,6 +112,10 @@ func (f *githubForge) openPull(t *testing.T, user, branch string, files map[stri
 	return f.s.OpenPullRequest(t.Context(), t, repo, user, branch, "main", "Bump a cluster", "")
 }
 
+func (f *githubForge) merge(t *testing.T, user string, number int) {
+	f.s.MergePullRequest(t.Context(), t, repo, number, user)
+}
+
 func (f *githubForge) push(t *testing.T, user, branch string, files map[string]string) {
 	f.gitPush(t, user, branch, branch, files)
 }

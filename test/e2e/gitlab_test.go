@@ -97,6 +97,10 @@ func (f *gitlabForge) git(t *testing.T, args ...string) string {
 	return f.s.Git().Git(t.Context(), t, repo, args...)
 }
 
+func (f *gitlabForge) merge(t *testing.T, user string, number int) {
+	f.s.MergeMergeRequest(t.Context(), t, repo, number, user)
+}
+
 func (f *gitlabForge) push(t *testing.T, user, branch string, files map[string]string) {
 	f.s.Push(t.Context(), t, repo, user, branch, files)
 }

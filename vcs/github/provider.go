@@ -49,6 +49,12 @@ type Options struct {
 	HTTPClient *http.Client
 	// UserAgent is sent with every request; empty is "upgrade-bot".
 	UserAgent string
+	// CacheBytes bounds the memory for remembered answers to GET requests,
+	// which are revalidated with conditional requests (If-None-Match,
+	// If-Modified-Since): GitHub's 304 Not Modified does not count against
+	// the rate limit. Zero is DefaultCacheBytes; negative turns the cache
+	// off.
+	CacheBytes int64
 }
 
 // Validate checks that exactly one way to authenticate is configured and
@@ -96,6 +102,9 @@ type Provider struct {
 	atr            *ghinstallation.AppsTransport
 	installationID int64
 
+	// cache remembers answers for conditional requests; nil when off.
+	cache *answers
+
 	mu            sync.Mutex
 	self          *vcs.User
 	installations map[int64]*installationClient // by installation id
@@ -131,9 +140,17 @@ func New(_ context.Context, opts Options) (*Provider, error) {
 	if p.http == nil {
 		p.http = &http.Client{}
 	}
+	switch {
+	case opts.CacheBytes == 0:
+		p.cache = newAnswers(DefaultCacheBytes)
+	case opts.CacheBytes > 0:
+		p.cache = newAnswers(opts.CacheBytes)
+	}
 
 	if opts.Token != "" {
-		c, err := p.newClient(p.http, github.WithAuthToken(opts.Token))
+		hc := *p.http
+		hc.Transport = p.revalidate("token", p.transport())
+		c, err := p.newClient(&hc, github.WithAuthToken(opts.Token))
 		if err != nil {
 			return nil, fmt.Errorf("configuring the GitHub client: %w", err)
 		}
@@ -160,6 +177,15 @@ func (p *Provider) transport() http.RoundTripper {
 		return p.http.Transport
 	}
 	return http.DefaultTransport
+}
+
+// revalidate puts the answer cache in front of next, for the credential
+// named who; next itself when the cache is off.
+func (p *Provider) revalidate(who string, next http.RoundTripper) http.RoundTripper {
+	if p.cache == nil {
+		return next
+	}
+	return &revalidating{next: next, cache: p.cache, who: who}
 }
 
 func (p *Provider) newClient(hc *http.Client, opts ...github.ClientOptionsFunc) (*github.Client, error) {
@@ -251,7 +277,7 @@ func (p *Provider) installation(ctx context.Context, repo string) (*installation
 	}
 	itr := ghinstallation.NewFromAppsTransport(p.atr, id)
 	itr.BaseURL = p.atr.BaseURL
-	c, err := p.newClient(&http.Client{Transport: itr, Timeout: p.http.Timeout})
+	c, err := p.newClient(&http.Client{Transport: p.revalidate(fmt.Sprintf("installation/%d", id), itr), Timeout: p.http.Timeout})
 	if err != nil {
 		return nil, fmt.Errorf("configuring the client of installation %d: %w", id, err)
 	}

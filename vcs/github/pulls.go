@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/google/go-github/v89/github"
 
@@ -91,6 +92,43 @@ func (p *Provider) PullRequests(ctx context.Context, repo, prefix string) ([]vcs
 			return nil, wrap(err, "listing the pull requests of %s", repo)
 		}
 		for _, pr := range prs {
+			if strings.HasPrefix(pr.GetHead().GetRef(), prefix) && strings.EqualFold(pr.GetHead().GetRepo().GetFullName(), repo) {
+				out = append(out, *pullRequest(pr))
+			}
+		}
+		if resp.NextPage == 0 {
+			return out, nil
+		}
+		opts.Page = resp.NextPage
+	}
+}
+
+// PullRequestsCreatedSince lists the pull requests of repo in every state
+// whose head branch, in repo itself, starts with prefix and that were
+// opened at or after since, newest first. It reads GitHub's list sorted by
+// creation, newest first, and stops at the first page that reaches past
+// since: usually one request, and one whose URL does not change, so that
+// it is revalidated with If-None-Match.
+func (p *Provider) PullRequestsCreatedSince(ctx context.Context, repo, prefix string, since time.Time) ([]vcs.PullRequest, error) {
+	owner, name, err := split(repo)
+	if err != nil {
+		return nil, err
+	}
+	c, err := p.clientFor(ctx, repo)
+	if err != nil {
+		return nil, fmt.Errorf("listing the pull requests of %s opened since %s: %w", repo, since.Format(time.RFC3339), err)
+	}
+	var out []vcs.PullRequest
+	opts := &github.PullRequestListOptions{State: "all", Sort: "created", Direction: "desc", ListOptions: github.ListOptions{PerPage: perPage}}
+	for {
+		prs, resp, err := c.PullRequests.List(ctx, owner, name, opts)
+		if err != nil {
+			return nil, wrap(err, "listing the pull requests of %s opened since %s", repo, since.Format(time.RFC3339))
+		}
+		for _, pr := range prs {
+			if pr.GetCreatedAt().Before(since) {
+				return out, nil
+			}
 			if strings.HasPrefix(pr.GetHead().GetRef(), prefix) && strings.EqualFold(pr.GetHead().GetRepo().GetFullName(), repo) {
 				out = append(out, *pullRequest(pr))
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	gl "gitlab.com/gitlab-org/api/client-go/v2"
 
@@ -78,6 +79,36 @@ func (p *Provider) PullRequests(ctx context.Context, repo, prefix string) ([]vcs
 	}
 	var out []vcs.PullRequest
 	for _, mr := range mrs {
+		if strings.HasPrefix(mr.SourceBranch, prefix) && mr.SourceProjectID == mr.TargetProjectID {
+			out = append(out, pullRequest(mr, nil))
+		}
+	}
+	return out, nil
+}
+
+// PullRequestsCreatedSince lists the merge requests of repo in every
+// state whose source branch, in repo itself, starts with prefix and that
+// were opened at or after since, newest first.
+func (p *Provider) PullRequestsCreatedSince(ctx context.Context, repo, prefix string, since time.Time) ([]vcs.PullRequest, error) {
+	opts := &gl.ListProjectMergeRequestsOptions{
+		ListOptions:  gl.ListOptions{PerPage: perPage},
+		State:        gl.Ptr("all"),
+		CreatedAfter: gl.Ptr(since),
+		OrderBy:      gl.Ptr("created_at"),
+		Sort:         gl.Ptr("desc"),
+	}
+	mrs, err := gl.ScanAndCollect(func(page gl.PaginationOptionFunc) ([]*gl.BasicMergeRequest, *gl.Response, error) {
+		mrs, resp, err := p.client.MergeRequests.ListProjectMergeRequests(repo, opts, gl.WithContext(ctx), page)
+		return mrs, resp, classify(resp, err)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing the merge requests of %s opened since %s: %w", repo, since.Format(time.RFC3339), err)
+	}
+	var out []vcs.PullRequest
+	for _, mr := range mrs {
+		if mr.CreatedAt != nil && mr.CreatedAt.Before(since) {
+			continue
+		}
 		if strings.HasPrefix(mr.SourceBranch, prefix) && mr.SourceProjectID == mr.TargetProjectID {
 			out = append(out, pullRequest(mr, nil))
 		}

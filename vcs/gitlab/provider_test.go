@@ -265,6 +265,41 @@ func TestPullRequestsByPrefix(t *testing.T) {
 	}
 }
 
+func TestPullRequestsCreatedSince(t *testing.T) {
+	t.Parallel()
+	e := setup(t, gitlabfake.Options{MaxPerPage: 2})
+	ctx := t.Context()
+	before := time.Now().Add(-time.Minute)
+	for _, b := range []string{"upgrade-bot/a/v1", "feature/x", "upgrade-bot/b/v1", "upgrade-bot/c/v2"} {
+		e.fake.CreateBranch(ctx, t, e.repo, b, "main", map[string]string{"f": b})
+		if _, err := e.p.CreatePullRequest(ctx, e.repo, vcs.NewPullRequest{Head: b, Base: "main", Title: b}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.p.ClosePullRequest(ctx, e.repo, 3); err != nil { // upgrade-bot/b/v1
+		t.Fatal(err)
+	}
+	got, err := e.p.PullRequestsCreatedSince(ctx, e.repo, "upgrade-bot/", before)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var heads []string
+	for _, pr := range got {
+		heads = append(heads, pr.Head)
+	}
+	// Newest first, the closed one included, the person's branch not.
+	if want := []string{"upgrade-bot/c/v2", "upgrade-bot/b/v1", "upgrade-bot/a/v1"}; !slices.Equal(heads, want) {
+		t.Errorf("PullRequestsCreatedSince heads = %v, want %v", heads, want)
+	}
+	later, err := e.p.PullRequestsCreatedSince(ctx, e.repo, "upgrade-bot/", time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(later) != 0 {
+		t.Errorf("opened after an hour from now: %+v, want none", later)
+	}
+}
+
 func TestComments(t *testing.T) {
 	t.Parallel()
 	for _, onMR := range []bool{false, true} {

@@ -24,9 +24,11 @@ import (
 	"bytes"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -88,6 +90,7 @@ type Server struct {
 	writes        int
 	minted        int
 	requests      map[string]int
+	notModified   map[string]int
 	hookURL       string
 	hookSecret    []byte
 	deliveries    []Delivery
@@ -120,6 +123,7 @@ func New(t testing.TB, opts Options) *Server {
 		tokens:        map[string]*token{},
 		installations: map[int64]*installation{},
 		requests:      map[string]int{},
+		notModified:   map[string]int{},
 	}
 	s.git.SetAuth(func(_, password string) bool {
 		s.mu.Lock()
@@ -303,6 +307,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	rec := &recorder{header: http.Header{}, status: http.StatusOK}
 	s.serveAPI(rec, req, route, op, params, body)
+	s.conditional(rec, req, route, op)
 
 	respInput := &openapi3filter.ResponseValidationInput{
 		RequestValidationInput: reqInput,
@@ -320,6 +325,47 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Length", strconv.Itoa(rec.body.Len()))
 	w.WriteHeader(rec.status)
 	_, _ = w.Write(rec.body.Bytes())
+}
+
+// conditional gives a successful GET answer an ETag, as GitHub does, and
+// turns it into 304 Not Modified when the request's If-None-Match names
+// that ETag — for the operations whose description allows a 304 (GitHub
+// sends ETags on others too; the fake keeps to its description and
+// answers those 200). A 304 is counted apart from the other requests: it
+// does not count against GitHub's rate limit.
+func (s *Server) conditional(rec *recorder, r *http.Request, route *routers.Route, op string) {
+	if r.Method != http.MethodGet || rec.status != http.StatusOK {
+		return
+	}
+	h := sha256.New()
+	h.Write([]byte(r.URL.RequestURI() + "\n"))
+	h.Write(rec.body.Bytes())
+	h.Write([]byte(rec.header.Get("Link")))
+	etag := `W/"` + hex.EncodeToString(h.Sum(nil)[:16]) + `"`
+	rec.header.Set("ETag", etag)
+	rec.header.Set("Cache-Control", "private, max-age=60, s-maxage=60")
+	rec.header.Set("Vary", "Accept, Authorization, Cookie, X-GitHub-OTP")
+	if route.Operation.Responses == nil || route.Operation.Responses.Status(http.StatusNotModified) == nil {
+		return
+	}
+	match := false
+	for _, v := range strings.Split(r.Header.Get("If-None-Match"), ",") {
+		v = strings.TrimSpace(v)
+		if v == "*" || strings.TrimPrefix(v, "W/") == strings.TrimPrefix(etag, "W/") {
+			match = true
+		}
+	}
+	if !match {
+		return
+	}
+	rec.status = http.StatusNotModified
+	rec.body.Reset()
+	rec.header.Del("Content-Type")
+	rec.header.Del("Link")
+	s.mu.Lock()
+	s.requests[op]--
+	s.notModified[op]++
+	s.mu.Unlock()
 }
 
 // serveAPI authenticates a request, applies injected faults, counts it and
@@ -413,11 +459,61 @@ func (s *Server) Writes() int {
 }
 
 // Requests is how many requests reached an operation, e.g.
-// "GET /repos/{owner}/{repo}/issues/{issue_number}/comments".
+// "GET /repos/{owner}/{repo}/issues/{issue_number}/comments", not
+// counting those answered 304 Not Modified (see NotModified).
 func (s *Server) Requests(op string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.requests[op]
+}
+
+// NotModified is how many requests for an operation were answered 304
+// Not Modified.
+func (s *Server) NotModified(op string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.notModified[op]
+}
+
+// Counts is what the REST API served so far: requests answered other than
+// 304 by operation, and the 304s apart.
+type Counts struct {
+	Requests    map[string]int
+	NotModified map[string]int
+}
+
+// Total is the number of requests other than 304s, and of 304s.
+func (c Counts) Total() (requests, notModified int) {
+	for _, n := range c.Requests {
+		requests += n
+	}
+	for _, n := range c.NotModified {
+		notModified += n
+	}
+	return requests, notModified
+}
+
+// Sub is what was served between an earlier snapshot and c.
+func (c Counts) Sub(earlier Counts) Counts {
+	out := Counts{Requests: map[string]int{}, NotModified: map[string]int{}}
+	for op, n := range c.Requests {
+		if d := n - earlier.Requests[op]; d != 0 {
+			out.Requests[op] = d
+		}
+	}
+	for op, n := range c.NotModified {
+		if d := n - earlier.NotModified[op]; d != 0 {
+			out.NotModified[op] = d
+		}
+	}
+	return out
+}
+
+// Counts is a snapshot of the requests served so far.
+func (s *Server) Counts() Counts {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return Counts{Requests: maps.Clone(s.requests), NotModified: maps.Clone(s.notModified)}
 }
 
 // TokensMinted is how many installation tokens the App was given.

@@ -332,3 +332,63 @@ func TestSpecRoutes(t *testing.T) {
 		}
 	}
 }
+
+func TestConditionalRequests(t *testing.T) {
+	spec := LoadSpec(t)
+	rec := &recordingT{TB: t}
+	s := New(rec, Options{Spec: spec})
+	token := s.AddToken("alice")
+	s.CreateRepo(t.Context(), t, "acme/gitops", repoDir(t))
+	issue := s.CreateIssue("acme/gitops", "alice", "Upgrades")
+	get := func(path, etag string) *http.Response {
+		t.Helper()
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, s.APIURL()+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		if etag != "" {
+			req.Header.Set("If-None-Match", etag)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		return resp
+	}
+	const pulls, comments = "GET /repos/{owner}/{repo}/pulls", "GET /repos/{owner}/{repo}/issues/{issue_number}/comments"
+
+	first := get("repos/acme/gitops/pulls?state=all", "")
+	etag := first.Header.Get("ETag")
+	if first.StatusCode != http.StatusOK || etag == "" {
+		t.Fatalf("first list: %d with ETag %q, want 200 with one", first.StatusCode, etag)
+	}
+	if again := get("repos/acme/gitops/pulls?state=all", etag); again.StatusCode != http.StatusNotModified {
+		t.Errorf("the list again with its ETag: %d, want 304", again.StatusCode)
+	}
+	if other := get("repos/acme/gitops/pulls?state=open", etag); other.StatusCode != http.StatusOK {
+		t.Errorf("another list with that ETag: %d, want 200", other.StatusCode)
+	}
+	if got, nm := s.Requests(pulls), s.NotModified(pulls); got != 2 || nm != 1 {
+		t.Errorf("counted %d requests and %d 304s, want 2 and 1", got, nm)
+	}
+	// A change changes the ETag.
+	s.AddComment("acme/gitops", issue, "alice", "hello")
+	c1 := get(fmt.Sprintf("repos/acme/gitops/issues/%d/comments", issue), "")
+	s.AddComment("acme/gitops", issue, "alice", "again")
+	c2 := get(fmt.Sprintf("repos/acme/gitops/issues/%d/comments", issue), c1.Header.Get("ETag"))
+	if c2.StatusCode != http.StatusOK || c2.Header.Get("ETag") == c1.Header.Get("ETag") {
+		t.Errorf("after a new comment: %d with the same ETag %v, want 200 and a new one", c2.StatusCode, c2.Header.Get("ETag") == c1.Header.Get("ETag"))
+	}
+	// GitHub's description allows no 304 for a thread's comments: the
+	// fake answers 200 even to a matching ETag.
+	c3 := get(fmt.Sprintf("repos/acme/gitops/issues/%d/comments", issue), c2.Header.Get("ETag"))
+	if c3.StatusCode != http.StatusOK || s.NotModified(comments) != 0 {
+		t.Errorf("comments with a matching ETag: %d, want 200 (no 304 in the description)", c3.StatusCode)
+	}
+	if reports := rec.take(); len(reports) > 0 {
+		t.Errorf("the fake reported: %q", reports)
+	}
+}

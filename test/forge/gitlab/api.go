@@ -80,14 +80,16 @@ func (s *Server) getMember(c *call) (int, any) {
 type listFilter struct {
 	state          string
 	after, before  time.Time
+	createdAfter   time.Time
 	orderBy, order string
 }
 
 func (s *Server) readListFilter(c *call, states, orders []string) (listFilter, bool) {
 	var f listFilter
-	var ok1, ok2, ok3, ok4, ok5 bool
+	var ok1, ok2, ok3, ok4, ok5, ok6 bool
 	f.state, ok1 = s.enumQuery(c, "state", states...)
 	f.after, ok2 = s.timeQuery(c, "updated_after")
+	f.createdAfter, ok6 = s.timeQuery(c, "created_after")
 	f.before, ok3 = s.timeQuery(c, "updated_before")
 	f.orderBy, ok4 = s.enumQuery(c, "order_by", orders...)
 	f.order, ok5 = s.enumQuery(c, "sort", "asc", "desc")
@@ -97,7 +99,7 @@ func (s *Server) readListFilter(c *call, states, orders []string) (listFilter, b
 	if f.order == "" {
 		f.order = "desc"
 	}
-	return f, ok1 && ok2 && ok3 && ok4 && ok5
+	return f, ok1 && ok2 && ok3 && ok4 && ok5 && ok6
 }
 
 func (f listFilter) keep(t *thread) bool {
@@ -107,6 +109,8 @@ func (f listFilter) keep(t *thread) bool {
 	case !f.after.IsZero() && t.updated.Before(f.after):
 		return false
 	case !f.before.IsZero() && t.updated.After(f.before):
+		return false
+	case !f.createdAfter.IsZero() && t.created.Before(f.createdAfter):
 		return false
 	}
 	return true

@@ -34,7 +34,7 @@ func routes() []route {
 		{method: http.MethodPost, pattern: "/projects/:project/issues", body: []string{"title", "description"}, handle: (*Server).createIssue},
 		{method: http.MethodPut, pattern: "/projects/:project/issues/:iid", body: []string{"title", "description"}, handle: (*Server).updateIssue},
 		{method: http.MethodGet, pattern: "/projects/:project/merge_requests",
-			query:  append([]string{"state", "source_branch", "target_branch", "updated_after", "updated_before", "order_by", "sort"}, paging...),
+			query:  append([]string{"state", "source_branch", "target_branch", "created_after", "updated_after", "updated_before", "order_by", "sort"}, paging...),
 			handle: (*Server).listMergeRequests},
 		{method: http.MethodPost, pattern: "/projects/:project/merge_requests",
 			body:   []string{"title", "description", "source_branch", "target_branch"},
