@@ -90,6 +90,9 @@ func (r *Repository) content(p string) ([]byte, bool) {
 	if f, ok := r.files[p]; ok {
 		return f.data, true
 	}
+	if f, ok := r.fluxFiles[p]; ok {
+		return f.data, true
+	}
 	for _, k := range r.readers[p] {
 		if data, ok := k.reads[p]; ok {
 			return data, true

@@ -46,6 +46,10 @@ type Repository struct {
 	// lists, for each file, the roots whose build read it.
 	roots   map[string]*kustRoot
 	readers map[string][]*kustRoot
+	// fluxRoots are the paths of Flux Kustomizations that built, in file
+	// order; fluxFiles the files holding the Kustomizations, by path.
+	fluxRoots []*kustRoot
+	fluxFiles map[string]*sourceFile
 
 	// mu serializes kustomize builds (kustomize is not safe for concurrent
 	// builds) and guards the kustomize roots' lazily computed state.
@@ -60,7 +64,15 @@ type unit struct {
 
 // kustRoot is a top-level kustomization that built.
 type kustRoot struct {
-	dir      string
+	dir string
+	// flux is the Flux Kustomization whose path this is, nil for a
+	// kustomization no Flux Kustomization names.
+	flux *fluxKustomization
+	// used and unresolved are, for a Flux root, the variables its resources
+	// use, and those of them the Kustomization does not set.
+	used       map[string]bool
+	unresolved []string
+
 	reads    map[string][]byte // the files the build read, by path
 	clusters []*Cluster
 	// parsed and probe are computed on first use, under Repository.mu.
@@ -96,8 +108,9 @@ func Discover(ctx context.Context, root string, o Options) (*Repository, error) 
 		files:   map[string]*sourceFile{},
 		units:   map[*Cluster]*unit{},
 		byFile:  map[string][]*Cluster{},
-		roots:   map[string]*kustRoot{},
-		readers: map[string][]*kustRoot{},
+		roots:     map[string]*kustRoot{},
+		readers:   map[string][]*kustRoot{},
+		fluxFiles: map[string]*sourceFile{},
 	}
 	tree, err := walkTree(ctx, abs)
 	if err != nil {
@@ -105,14 +118,11 @@ func Discover(ctx context.Context, root string, o Options) (*Repository, error) 
 	}
 	repo.Problems = append(repo.Problems, tree.problems...)
 
-	consumed, err := repo.buildRoots(ctx, tree)
-	if err != nil {
-		return nil, err
-	}
-
-	var plain []string
+	var plain, inKust []string
 	for _, f := range tree.yamlFiles {
-		if _, inKust := tree.kusts[path.Dir(f)]; !inKust && !consumed[f] {
+		if _, ok := tree.kusts[path.Dir(f)]; ok {
+			inKust = append(inKust, f)
+		} else {
 			plain = append(plain, f)
 		}
 	}
@@ -120,8 +130,27 @@ func Discover(ctx context.Context, root string, o Options) (*Repository, error) 
 	if err != nil {
 		return nil, err
 	}
+	fluxes, problems := readFluxFiles(abs, inKust)
+	repo.Problems = append(repo.Problems, problems...)
+	for _, p := range parsed {
+		fluxes = append(fluxes, p.flux...)
+	}
+	slices.SortStableFunc(fluxes, func(a, b *fluxKustomization) int {
+		return cmp.Or(cmp.Compare(a.file.path, b.file.path), cmp.Compare(a.doc.index, b.doc.index))
+	})
+	consumed, err := repo.buildFluxRoots(ctx, tree, fluxes)
+	if err != nil {
+		return nil, err
+	}
+	if err := repo.buildRoots(ctx, tree, consumed); err != nil {
+		return nil, err
+	}
+
 	var objs []*object
 	for _, p := range parsed {
+		if p.file != nil && consumed[p.file.path] {
+			continue // built as part of a kustomization
+		}
 		repo.Problems = append(repo.Problems, p.problems...)
 		if len(p.objects) > 0 {
 			repo.files[p.file.path] = p.file
@@ -253,20 +282,23 @@ func unwrapPathError(err error) error {
 	return err
 }
 
-// buildRoots builds every top-level kustomization and returns the files the
-// builds read.
-func (r *Repository) buildRoots(ctx context.Context, t *tree) (map[string]bool, error) {
+// buildRoots builds every top-level kustomization that no Flux
+// Kustomization's build read, and adds the files the builds read to
+// consumed.
+func (r *Repository) buildRoots(ctx context.Context, t *tree, consumed map[string]bool) error {
 	roots, refused := topLevelRoots(t.kusts)
-	consumed := map[string]bool{}
 	for _, dir := range roots {
 		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("reading repository: %w", err)
+			return fmt.Errorf("reading repository: %w", err)
+		}
+		if consumed[t.kusts[dir].file] {
+			continue // built as part of a Flux Kustomization's path
 		}
 		if p, ok := refused[dir]; ok {
 			r.Problems = append(r.Problems, p)
 			continue
 		}
-		res, err := build(r.Root, dir, nil)
+		res, err := build(ctx, r.Root, dir, nil, nil)
 		if err != nil {
 			msg := strings.ReplaceAll(err.Error(), r.Root+string(filepath.Separator), "")
 			r.Problems = append(r.Problems, Problem{Path: t.kusts[dir].file, Message: "kustomize build failed: " + msg})
@@ -274,12 +306,66 @@ func (r *Repository) buildRoots(ctx context.Context, t *tree) (map[string]bool, 
 		}
 		k := &kustRoot{dir: dir, reads: res.reads, parsed: map[string]*sourceFile{}}
 		r.roots[dir] = k
+		r.addRoot(k, res)
 		for f := range res.reads {
 			consumed[f] = true
-			r.readers[f] = append(r.readers[f], k)
 		}
-		setSourceLines(res.objects, res.reads)
-		r.addClusters(groupClusters(res.objects, dir, r.label), k)
+	}
+	return nil
+}
+
+// addRoot records what a kustomize root built and read.
+func (r *Repository) addRoot(k *kustRoot, res *buildResult) {
+	for f := range res.reads {
+		r.readers[f] = append(r.readers[f], k)
+	}
+	setSourceLines(res.objects, res.reads)
+	g := groupClusters(res.objects, k.dir, r.label)
+	if fk := k.flux; fk != nil {
+		for _, c := range g.clusters {
+			c.Flux = fmt.Sprintf("%s (%s)", fk.ID(), fk.file.path)
+			c.Warnings = append(c.Warnings, fk.warnings(k.unresolved)...)
+		}
+	}
+	r.addClusters(g, k)
+}
+
+// buildFluxRoots builds the path of every Flux Kustomization the way Flux
+// does, and returns the files the builds read.
+func (r *Repository) buildFluxRoots(ctx context.Context, t *tree, fluxes []*fluxKustomization) (map[string]bool, error) {
+	consumed := map[string]bool{}
+	for _, fk := range fluxes {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("reading repository: %w", err)
+		}
+		where := Problem{Path: fk.file.path, Line: fk.doc.line}
+		st, err := os.Stat(filepath.Join(r.Root, filepath.FromSlash(fk.dir)))
+		if err != nil || !st.IsDir() {
+			where.Message = fmt.Sprintf("%s builds %q, which is not a directory of this repository (is its source another repository?); it is skipped", fk.ID(), fk.dir)
+			r.Problems = append(r.Problems, where)
+			continue
+		}
+		if k, ref, ok := reachesRemote(t.kusts, fk.dir); ok {
+			where.Message = fmt.Sprintf("%s builds %s, whose kustomization %s uses the remote resource %q, which upgrade-bot does not fetch; it is skipped", fk.ID(), fk.dir, k.file, ref)
+			r.Problems = append(r.Problems, where)
+			continue
+		}
+		res, err := build(ctx, r.Root, fk.dir, nil, fk)
+		if err != nil {
+			msg := strings.ReplaceAll(err.Error(), r.Root+string(filepath.Separator), "")
+			where.Message = fmt.Sprintf("%s: building %s failed: %s", fk.ID(), fk.dir, msg)
+			r.Problems = append(r.Problems, where)
+			continue
+		}
+		r.fluxFiles[fk.file.path] = fk.file
+		k := &kustRoot{dir: fk.dir, flux: fk, reads: res.reads, parsed: map[string]*sourceFile{}, used: res.used, unresolved: res.unresolved}
+		// The Kustomization's variables write values of what it builds.
+		r.readers[fk.file.path] = append(r.readers[fk.file.path], k)
+		r.fluxRoots = append(r.fluxRoots, k)
+		r.addRoot(k, res)
+		for f := range res.reads {
+			consumed[f] = true
+		}
 	}
 	return consumed, nil
 }
@@ -323,6 +409,7 @@ type plainFile struct {
 	file     *sourceFile
 	objects  []*object
 	problems []Problem
+	flux     []*fluxKustomization
 }
 
 // parsePlainFiles reads and parses files over 4×GOMAXPROCS workers (more
@@ -355,28 +442,46 @@ func parsePlainFiles(ctx context.Context, root string, files []string, label str
 	return out, nil
 }
 
-var capiMarker = []byte(capiGroup)
+var (
+	capiMarker = []byte(capiGroup)
+	appMarker  = []byte(appGroup)
+)
 
 func parsePlainFile(root, rel, label string) plainFile {
 	data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(rel)))
 	if err != nil {
 		return plainFile{problems: []Problem{{Path: rel, Message: fmt.Sprintf("cannot read: %v", unwrapPathError(err))}}}
 	}
-	if !bytes.Contains(data, capiMarker) {
+	capi, apps, flux := bytes.Contains(data, capiMarker), bytes.Contains(data, appMarker), bytes.Contains(data, fluxMarker)
+	if !capi && !apps && !flux {
 		return plainFile{}
 	}
 	f, problem := parseFile(rel, data)
 	if problem != nil {
+		if !capi && !apps {
+			return plainFile{} // reported where the file matters
+		}
 		return plainFile{problems: []Problem{*problem}}
 	}
 	res := plainFile{file: f}
 	for _, d := range f.docs {
-		objs, p := d.capiObject()
+		if flux && isFluxKustomization(d) {
+			fk, p := readFluxKustomization(d)
+			if p != nil {
+				res.problems = append(res.problems, *p)
+			} else if fk != nil {
+				res.flux = append(res.flux, fk)
+			}
+			continue
+		}
+		objs, p := d.capiObject(apps)
 		if p != nil {
 			res.problems = append(res.problems, *p)
 		}
 		res.objects = append(res.objects, objs...)
-		d.prune(label)
+		if len(objs) == 0 || !isChartKind(objs[0].group, objs[0].kind) {
+			d.prune(label)
+		}
 	}
 	return res
 }
@@ -395,11 +500,12 @@ func (d *document) prune(label string) {
 	d.top = nil
 }
 
-// capiObject converts a document when it is a Cluster API resource (and
-// not SOPS-encrypted).
-func (d *document) capiObject() ([]*object, *Problem) {
-	apiVersion, _ := d.typeMeta()
-	if !isCAPIGroup(apiGroup(apiVersion)) || d.isSOPS() {
+// capiObject converts a document when it is a Cluster API resource, or
+// with apps an App or a ConfigMap (and not SOPS-encrypted).
+func (d *document) capiObject(apps bool) ([]*object, *Problem) {
+	apiVersion, kind := d.typeMeta()
+	group := apiGroup(apiVersion)
+	if !isCAPIGroup(group) && !(apps && isChartKind(group, kind)) || d.isSOPS() {
 		return nil, nil
 	}
 	u, err := d.toObject()

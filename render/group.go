@@ -67,6 +67,91 @@ func (o *object) identity() string {
 
 func (o *object) isCluster() bool { return o.group == capiGroup && o.kind == "Cluster" }
 
+// appGroup is the API group of Giant Swarm's App resources.
+const appGroup = "application.giantswarm.io"
+
+// clusterCharts are the Giant Swarm charts that make a workload cluster
+// (the Cluster API resources are the chart's), with the infrastructure kind
+// the chart creates.
+var clusterCharts = map[string]string{
+	"cluster-aws":            "AWSCluster",
+	"cluster-eks":            "AWSManagedCluster",
+	"cluster-azure":          "AzureCluster",
+	"cluster-vsphere":        "VSphereCluster",
+	"cluster-cloud-director": "VCDCluster",
+	"cluster-gcp":            "GCPCluster",
+	"cluster-openstack":      "OpenStackCluster",
+}
+
+// isChartKind reports whether resources of this group and kind are part
+// of clusters made by a chart: Apps and ConfigMaps.
+func isChartKind(group, kind string) bool {
+	return group == appGroup && kind == "App" || group == "" && kind == "ConfigMap"
+}
+
+func (o *object) isApp() bool { return o.group == appGroup && o.kind == "App" }
+
+func (o *object) isConfigMap() bool { return o.group == "" && o.kind == "ConfigMap" }
+
+// chart is spec.name of an App, "" for other objects.
+func (o *object) chart() string {
+	if !o.isApp() {
+		return ""
+	}
+	v, _, _ := unstructured.NestedString(o.res.Object.Object, "spec", "name")
+	return v
+}
+
+// isClusterApp reports whether o is an App of a cluster chart.
+func (o *object) isClusterApp() bool {
+	_, ok := clusterCharts[o.chart()]
+	return ok
+}
+
+// appConfigMaps returns the ConfigMaps an App takes its values from:
+// spec.config.configMap, spec.userConfig.configMap, spec.extraConfigs.
+func (o *object) appConfigMaps(index map[string][]*object) []*object {
+	spec, _ := o.res.Object.Object["spec"].(map[string]any)
+	var refs []map[string]any
+	for _, k := range []string{"config", "userConfig"} {
+		if c, ok := spec[k].(map[string]any); ok {
+			if cm, ok := c["configMap"].(map[string]any); ok {
+				refs = append(refs, cm)
+			}
+		}
+	}
+	extra, _ := spec["extraConfigs"].([]any)
+	for _, e := range extra {
+		if m, ok := e.(map[string]any); ok {
+			if kind, _ := m["kind"].(string); kind == "" || strings.EqualFold(kind, "configMap") {
+				refs = append(refs, m)
+			}
+		}
+	}
+	var out []*object
+	for _, ref := range refs {
+		name, _ := ref["name"].(string)
+		ns, _ := ref["namespace"].(string)
+		for _, t := range index["ConfigMap/"+cmp.Or(ns, o.namespace)+"/"+name] {
+			if t.isConfigMap() {
+				out = append(out, t)
+			}
+		}
+	}
+	return out
+}
+
+// appTarget is the cluster an App installs into, by the kubeconfig Secret
+// Giant Swarm names after it (<cluster>-kubeconfig); "" for none.
+func (o *object) appTarget() string {
+	secret, _, _ := unstructured.NestedStringMap(o.res.Object.Object, "spec", "kubeConfig", "secret")
+	name, ok := strings.CutSuffix(secret["name"], "-kubeconfig")
+	if !ok || name == "" {
+		return ""
+	}
+	return clusterID(cmp.Or(secret["namespace"], o.namespace), name)
+}
+
 func (o *object) where() string {
 	if o.res.Source.Line > 0 {
 		return fmt.Sprintf("%s:%d", o.res.Source.Path, o.res.Source.Line)
@@ -77,8 +162,11 @@ func (o *object) where() string {
 // ownCluster is the cluster an object names itself: its own name for a
 // Cluster, else the cluster-name label, else spec.clusterName.
 func (o *object) ownCluster() string {
-	if o.isCluster() {
+	if o.isCluster() || o.isClusterApp() {
 		return o.name
+	}
+	if !isCAPIGroup(o.group) {
+		return ""
 	}
 	if v := o.res.Object.GetLabels()[clusterNameLabel]; v != "" {
 		return v
@@ -173,20 +261,49 @@ func groupClusters(objs []*object, kustomization, versionLabel string) grouped {
 			queue = append(queue, o)
 		}
 	}
-	for len(queue) > 0 {
-		o := queue[0]
-		queue = queue[1:]
-		for _, t := range o.refs(index) {
-			if _, ok := owner[t]; !ok {
-				owner[t] = owner[o]
-				queue = append(queue, t)
+	follow := func() {
+		for len(queue) > 0 {
+			o := queue[0]
+			queue = queue[1:]
+			var targets []*object
+			if o.isApp() {
+				targets = o.appConfigMaps(index)
+			} else if isCAPIGroup(o.group) {
+				targets = o.refs(index)
+			}
+			for _, t := range targets {
+				if _, ok := owner[t]; !ok && (isCAPIGroup(t.group) || o.isApp()) {
+					owner[t] = owner[o]
+					queue = append(queue, t)
+				}
 			}
 		}
 	}
+	follow()
+	// Apps installed into a cluster (through its kubeconfig Secret) belong
+	// to it, with their ConfigMaps.
+	for _, o := range kept {
+		if _, ok := owner[o]; !ok && o.isApp() {
+			if id := o.appTarget(); id != "" {
+				owner[o] = id
+				queue = append(queue, o)
+			}
+		}
+	}
+	follow()
 
 	byID := map[string]*Cluster{}
+	capiClusters := map[string]bool{}
 	for _, o := range kept {
-		if !o.isCluster() {
+		if o.isCluster() {
+			capiClusters[owner[o]] = true
+		}
+	}
+	for _, o := range kept {
+		// A cluster is its Cluster resource, or the App of a cluster chart
+		// when the Cluster is the chart's; an App beside a Cluster of the
+		// same name is one of its resources.
+		if !o.isCluster() && (!o.isClusterApp() || capiClusters[owner[o]]) {
 			continue
 		}
 		root := kustomization
@@ -201,6 +318,10 @@ func groupClusters(objs []*object, kustomization, versionLabel string) grouped {
 			VersionLabel: versionLabel,
 		}
 		c.InfrastructureKind, _, _ = unstructured.NestedString(o.res.Object.Object, "spec", "infrastructureRef", "kind")
+		if o.isClusterApp() {
+			c.Chart = o.chart()
+			c.InfrastructureKind = clusterCharts[c.Chart]
+		}
 		byID[owner[o]] = c
 		out.clusters = append(out.clusters, c)
 	}
@@ -211,9 +332,10 @@ func groupClusters(objs []*object, kustomization, versionLabel string) grouped {
 	}
 	for _, c := range out.clusters {
 		m := out.members[c]
+		first := func(o *object) bool { return o.isCluster() || (c.Chart != "" && o.isClusterApp() && o.name == c.Name) }
 		slices.SortStableFunc(m, func(a, b *object) int {
-			if a.isCluster() != b.isCluster() {
-				if a.isCluster() {
+			if first(a) != first(b) {
+				if first(a) {
 					return -1
 				}
 				return 1

@@ -2,6 +2,8 @@ package render
 
 import (
 	"cmp"
+	"context"
+	"errors"
 	"fmt"
 	"path"
 	"slices"
@@ -26,8 +28,34 @@ type candidate struct {
 	err error
 }
 
-// probeResult says, for one kustomize root and label key, which candidate
-// each built resource took its label from.
+// probeSpec says what a probe looks for: the values objects carry in one
+// field, and the key that field is written under in the files.
+type probeSpec struct {
+	// id names the probe for the root's cache.
+	id string
+	// key is the mapping key the value is written under (the label key,
+	// "version", the last element of a values path); the value of a JSON
+	// patch operation is a candidate too.
+	key string
+	// read is the value a built object carries, and whether it has one.
+	read func(o *object) (string, bool)
+	// what names the value in descriptions ("label k", "spec.version").
+	what string
+	// embedded also looks into YAML texts held in literal blocks of any
+	// file (a ConfigMap's data.values), not only in inline patches.
+	embedded bool
+}
+
+// labelProbe is the probe of the version label key.
+func labelProbe(key string) probeSpec {
+	return probeSpec{id: "label:" + key, key: key, what: "label " + key, read: func(o *object) (string, bool) {
+		v, ok := o.res.Object.GetLabels()[key]
+		return v, ok
+	}}
+}
+
+// probeResult says, for one kustomize root and probe, which candidate
+// each built resource took its value from.
 type probeResult struct {
 	candidates []candidate
 	winners    map[string]int // object identity → candidate index
@@ -39,48 +67,81 @@ func probeSentinel(i int) string { return fmt.Sprintf("0.0.%d-upgrade-bot-probe"
 
 // locateKustomized returns the places each labelled resource of c takes
 // its version from. r.mu must be held.
-func (r *Repository) locateKustomized(c *Cluster, u *unit, key string) ([]Location, error) {
-	p, err := r.probe(u.kust, key)
+func (r *Repository) locateKustomized(ctx context.Context, c *Cluster, u *unit, key string) ([]Location, error) {
+	return r.locateProbed(ctx, c, u, labelProbe(key), func(m *object, val string, cand candidate) (Location, error) {
+		if !m.isCluster() {
+			return Location{}, errSkip
+		}
+		for _, cand := range r.probeCandidates(u.kust, labelProbe(key)) {
+			if cand.err != nil && cand.span.value == val {
+				return Location{}, cand.err
+			}
+		}
+		return Location{}, fmt.Errorf("kustomization %s gives Cluster %s the label value %q, but no file it reads writes that value where upgrade-bot can find it (is it generated, or substituted by Flux from a Kustomization outside the repository?)",
+			u.kust.dir, clusterID(c.Namespace, c.Name), val)
+	}, func(m *object, cand candidate) string {
+		return fmt.Sprintf("%s, for %s %s", cand.what, m.kind, clusterID(m.namespace, m.name))
+	}, "label")
+}
+
+// errSkip tells locateProbed to leave a resource out.
+var errSkip = errors.New("skip")
+
+// locateProbed returns the places the members of c that carry a value for
+// spec take it from. notFound says what to do about a member whose value
+// no candidate wrote (errSkip leaves it out); describe says what a place
+// is for a member. r.mu must be held.
+func (r *Repository) locateProbed(ctx context.Context, c *Cluster, u *unit, spec probeSpec,
+	notFound func(m *object, val string, cand candidate) (Location, error),
+	describe func(m *object, cand candidate) string, locator string) ([]Location, error) {
+	p, err := r.probe(ctx, u.kust, spec)
 	if err != nil {
 		return nil, err
 	}
 	var locs []Location
 	for _, m := range u.members {
-		val, has := m.res.Object.GetLabels()[key]
+		val, has := spec.read(m)
 		if !has {
 			continue
 		}
 		i, ok := p.winners[m.identity()]
 		if !ok {
-			if !m.isCluster() {
+			l, err := notFound(m, val, candidate{})
+			if errors.Is(err, errSkip) {
 				continue
 			}
-			for _, cand := range p.candidates {
-				if cand.err != nil && cand.span.value == val {
-					return nil, cand.err
-				}
+			if err != nil {
+				return nil, err
 			}
-			return nil, fmt.Errorf("kustomization %s gives Cluster %s the label value %q, but no file it reads writes that value where upgrade-bot can find it (is it substituted by Flux postBuild or generated?)",
-				u.kust.dir, clusterID(c.Namespace, c.Name), val)
+			locs = appendLocation(locs, l)
+			continue
 		}
 		s := p.candidates[i].span
 		locs = appendLocation(locs, Location{
-			Locator: "label", Path: s.path, Line: s.line, Column: s.column,
+			Locator: locator, Path: s.path, Line: s.line, Column: s.column,
 			Offset: s.offset, Length: s.length, Value: s.value,
-			Description: fmt.Sprintf("%s, for %s %s", p.candidates[i].what, m.kind, clusterID(m.namespace, m.name)),
+			Description: describe(m, p.candidates[i]),
 		})
 	}
 	return locs, nil
 }
 
+// probeCandidates are the candidates of a probe already run.
+func (r *Repository) probeCandidates(k *kustRoot, spec probeSpec) []candidate {
+	if p, ok := k.probe[spec.id]; ok {
+		return p.candidates
+	}
+	return nil
+}
+
 // sharedKustomized fills Shared with the other clusters, of this root or
 // any other whose build reads the same file, whose version comes from the
 // same place. r.mu must be held.
-func (r *Repository) sharedKustomized(c *Cluster, k *kustRoot, key string, locs []Location) error {
+func (r *Repository) sharedKustomized(ctx context.Context, c *Cluster, spec probeSpec, locs []Location) error {
 	for i := range locs {
 		roots := r.readers[locs[i].Path]
 		for _, other := range roots {
-			p, err := r.probe(other, key)
+			p, err := r.probe(ctx, other, spec)
 			if err != nil {
 				continue
 			}
@@ -102,26 +163,26 @@ func (r *Repository) sharedKustomized(c *Cluster, k *kustRoot, key string, locs 
 	return nil
 }
 
-// probe computes (once) where the labels of a root's resources come from.
+// probe computes (once) where the values of a root's resources come from.
 // r.mu must be held.
-func (r *Repository) probe(k *kustRoot, key string) (*probeResult, error) {
+func (r *Repository) probe(ctx context.Context, k *kustRoot, spec probeSpec) (*probeResult, error) {
 	if k.probe == nil {
 		k.probe = map[string]*probeResult{}
 	}
-	if p, ok := k.probe[key]; ok {
+	if p, ok := k.probe[spec.id]; ok {
 		return p, nil
 	}
 	wanted := map[string]bool{}
 	for _, c := range k.clusters {
 		for _, m := range r.units[c].members {
-			if v, ok := m.res.Object.GetLabels()[key]; ok {
+			if v, ok := spec.read(m); ok {
 				wanted[v] = true
 			}
 		}
 	}
 	p := &probeResult{winners: map[string]int{}}
 	if len(wanted) > 0 {
-		p.candidates = k.candidates(key, wanted)
+		p.candidates = k.candidates(spec, wanted)
 	}
 	changes := map[string][]byte{}
 	var edits []edit
@@ -131,17 +192,28 @@ func (r *Repository) probe(k *kustRoot, key string) (*probeResult, error) {
 		}
 	}
 	if len(edits) == 0 {
-		k.probe[key] = p
+		k.probe[spec.id] = p
 		return p, nil
 	}
 	for file, fileEdits := range groupEdits(edits) {
-		out, err := applyEdits(k.reads[file], fileEdits)
+		data, ok := k.reads[file]
+		if !ok && k.flux != nil && file == k.flux.file.path {
+			data = k.flux.file.data
+		}
+		out, err := applyEdits(data, fileEdits)
 		if err != nil {
 			return nil, err
 		}
 		changes[file] = out
 	}
-	res, err := build(r.Root, k.dir, changes)
+	fk := k.flux
+	if fk != nil {
+		var err error
+		if fk, err = fk.withChanges(changes); err != nil {
+			return nil, err
+		}
+	}
+	res, err := build(ctx, r.Root, k.dir, changes, fk)
 	if err != nil {
 		return nil, fmt.Errorf("building %s with stand-in versions to find where the version is written: %w", k.dir, err)
 	}
@@ -150,18 +222,19 @@ func (r *Repository) probe(k *kustRoot, key string) (*probeResult, error) {
 		sentinels[probeSentinel(i)] = i
 	}
 	for _, o := range res.objects {
-		if i, ok := sentinels[o.res.Object.GetLabels()[key]]; ok {
+		v, _ := spec.read(o)
+		if i, ok := sentinels[v]; ok {
 			p.winners[o.identity()] = i
 		}
 	}
-	k.probe[key] = p
+	k.probe[spec.id] = p
 	return p, nil
 }
 
 // candidates lists the places in the files the build read that write one
 // of the wanted values under key, or as a JSON patch operation's value,
 // including inside inline patches. r.mu must be held.
-func (k *kustRoot) candidates(key string, wanted map[string]bool) []candidate {
+func (k *kustRoot) candidates(spec probeSpec, wanted map[string]bool) []candidate {
 	var out []candidate
 	seen := map[string]bool{}
 	add := func(ref scalarRef, what string) {
@@ -190,8 +263,20 @@ func (k *kustRoot) candidates(key string, wanted map[string]bool) []candidate {
 		}
 		isKust := slices.Contains(kustomizationFiles, path.Base(name))
 		for _, d := range f.docs {
-			w := walker{key: key, wanted: wanted, file: f, isKust: isKust, add: add}
+			w := walker{key: spec.key, what: spec.what, wanted: wanted, file: f, isKust: isKust, embedAll: spec.embedded, add: add}
 			w.doc(d.top)
+		}
+	}
+	// The variables of a Flux Kustomization's post-build substitution
+	// write the values of the resources that use them.
+	if fk := k.flux; fk != nil {
+		subst := lookup(lookup(lookup(fk.doc.top, "spec"), "postBuild"), "substitute")
+		if subst != nil && subst.Kind == yaml.MappingNode {
+			for i := 0; i+1 < len(subst.Content); i += 2 {
+				if v := resolve(subst.Content[i+1]); v != nil && v.Kind == yaml.ScalarNode && wanted[v.Value] {
+					add(scalarRef{file: fk.file, node: v}, fmt.Sprintf("postBuild.substitute.%s of %s in %s", subst.Content[i].Value, fk.ID(), fk.file.path))
+				}
+			}
 		}
 	}
 	return out
@@ -213,7 +298,11 @@ type walker struct {
 	file   *sourceFile // the file or embedded text being walked
 	embed  *embedding
 	isKust bool
-	add    func(scalarRef, string)
+	// embedAll walks YAML texts in the literal blocks of any file.
+	embedAll bool
+	add      func(scalarRef, string)
+
+	what   string // what the value is, as the probe names it ("label k")
 
 	topKey string // the kustomization field being walked
 	kind   string // the resource being walked
@@ -257,19 +346,19 @@ func (w walker) node(n *yaml.Node, key string) {
 		}
 		// Inline patches: a YAML text in a literal block of a
 		// kustomization (patches[].patch, patchesStrategicMerge[]).
-		if w.isKust && w.embed == nil && n.Style&yaml.LiteralStyle != 0 && (key == "patch" || key == "") {
-			w.embedded(n)
+		if w.embed == nil && n.Style&yaml.LiteralStyle != 0 && (w.isKust && (key == "patch" || key == "") || w.embedAll) {
+			w.embedded(n, key)
 		}
 	}
 }
 
-func (w walker) embedded(block *yaml.Node) {
+func (w walker) embedded(block *yaml.Node, key string) {
 	inner, problem := parseFile(w.file.path, []byte(block.Value))
 	if problem != nil {
 		return
 	}
 	e := w
-	e.embed = &embedding{outer: w.file, block: block}
+	e.embed = &embedding{outer: w.file, block: block, key: key, kind: w.kind, name: w.name}
 	e.file = inner
 	for _, d := range inner.docs {
 		e.doc(d.top)
@@ -282,6 +371,8 @@ func (w walker) describe(key string) string {
 		path = w.embed.outer.path
 	}
 	switch {
+	case w.embed != nil && !w.isKust:
+		return fmt.Sprintf("%s in data.%s of %s %s in %s", w.what, w.embed.key, cmp.Or(w.embed.kind, "resource"), w.embed.name, path)
 	case w.embed != nil:
 		return fmt.Sprintf("inline patch (%s) in %s", w.topKey, path)
 	case w.isKust:
@@ -289,6 +380,6 @@ func (w walker) describe(key string) string {
 	case key == "value":
 		return fmt.Sprintf("JSON patch value in %s", path)
 	default:
-		return fmt.Sprintf("label %s of %s %s in %s", w.key, cmp.Or(w.kind, "resource"), w.name, path)
+		return fmt.Sprintf("%s of %s %s in %s", w.what, cmp.Or(w.kind, "resource"), w.name, path)
 	}
 }

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -141,7 +142,10 @@ type buildFS struct {
 	root     string            // absolute repository root
 	kustFile string            // absolute path of the root kustomization file
 	changes  map[string][]byte // by relative path
-	mu       sync.Mutex
+	// serve are files served but not recorded as read: the kustomization
+	// Flux generates for a Kustomization's path, by relative path.
+	serve map[string][]byte
+	mu    sync.Mutex
 	reads    map[string][]byte // relative path → content (as changed), SOPS files excluded
 }
 
@@ -174,6 +178,20 @@ func (b *buildFS) ReadFile(p string) ([]byte, error) {
 	if isSOPSName(rel) {
 		return []byte(sopsPlaceholder), nil
 	}
+	if data, ok := b.serve[rel]; ok {
+		if _, err := b.FileSystem.ReadFile(p); err == nil {
+			// The directory's own kustomization, as Flux amends it: the
+			// file as written is what locating reads.
+			orig, ok := b.changes[rel]
+			if !ok {
+				orig, _ = b.FileSystem.ReadFile(p)
+			}
+			b.mu.Lock()
+			b.reads[rel] = orig
+			b.mu.Unlock()
+		}
+		return withOriginAnnotations(data), nil
+	}
 	data, ok := b.changes[rel]
 	if !ok {
 		data, err = b.FileSystem.ReadFile(p)
@@ -191,6 +209,17 @@ func (b *buildFS) ReadFile(p string) ([]byte, error) {
 		return withOriginAnnotations(data), nil
 	}
 	return data, nil
+}
+
+// Exists implements filesys.FileSystem: a kustomization Flux generates
+// exists for the build.
+func (b *buildFS) Exists(p string) bool {
+	if rel, err := b.rel(p); err == nil {
+		if _, ok := b.serve[rel]; ok {
+			return true
+		}
+	}
+	return b.FileSystem.Exists(p)
 }
 
 // The build never writes.
@@ -253,18 +282,26 @@ func withOriginAnnotations(data []byte) []byte {
 	return out
 }
 
-// buildResult is one kustomize build: its Cluster API objects and the
-// files it read.
+// buildResult is one kustomize build: its objects (Cluster API resources,
+// Giant Swarm Apps and ConfigMaps) and the files it read.
 type buildResult struct {
 	objects []*object
 	reads   map[string][]byte
+	// unresolved lists, for a Flux build, the ${variables} its resources
+	// use that the Kustomization does not set (Flux makes them empty).
+	unresolved []string
+	// used lists the variables the resources use.
+	used map[string]bool
 }
 
 // build runs kustomize on dir (relative) the way Flux's kustomize-controller
-// does (no load restrictions, plugins off), with changes overlaid. Callers
-// serialize builds: kustomize keeps global state (its OpenAPI schema) that
-// is not safe for concurrent builds.
-func build(root, dir string, changes map[string][]byte) (res *buildResult, err error) {
+// does (no load restrictions, plugins off), with changes overlaid. For the
+// path of a Flux Kustomization (fk not nil) it builds what Flux builds:
+// the kustomization Flux's generator makes of the directory and the
+// Kustomization's spec, and the resources after post-build substitution.
+// Callers serialize builds: kustomize keeps global state (its OpenAPI
+// schema) that is not safe for concurrent builds.
+func build(ctx context.Context, root, dir string, changes map[string][]byte, fk *fluxKustomization) (res *buildResult, err error) {
 	absDir := filepath.Join(root, filepath.FromSlash(dir))
 	kustFile := ""
 	for _, name := range kustomizationFiles {
@@ -274,7 +311,6 @@ func build(root, dir string, changes map[string][]byte) (res *buildResult, err e
 			break
 		}
 	}
-	bfs := newBuildFS(root, kustFile, changes)
 	defer func() {
 		// Malformed input has made kustomize panic before; that is an input
 		// error, not a crash.
@@ -282,6 +318,15 @@ func build(root, dir string, changes map[string][]byte) (res *buildResult, err e
 			res, err = nil, fmt.Errorf("kustomize failed: %v", r)
 		}
 	}()
+	bfs := newBuildFS(root, kustFile, changes)
+	if fk != nil {
+		rel, data, err := fk.generate(root, absDir, kustFile, changes)
+		if err != nil {
+			return nil, err
+		}
+		bfs.serve = map[string][]byte{rel: data}
+		bfs.kustFile = filepath.Join(root, filepath.FromSlash(rel))
+	}
 	k := krusty.MakeKustomizer(&krusty.Options{
 		LoadRestrictions: kustypes.LoadRestrictionsNone,
 		PluginConfig:     kustypes.DisabledPluginConfig(),
@@ -290,19 +335,25 @@ func build(root, dir string, changes map[string][]byte) (res *buildResult, err e
 	if err != nil {
 		return nil, err
 	}
-	objs, err := capiObjects(m, dir)
-	if err != nil {
+	out := &buildResult{reads: bfs.reads}
+	if fk != nil {
+		if out.used, out.unresolved, err = fk.substitute(ctx, m); err != nil {
+			return nil, err
+		}
+	}
+	if out.objects, err = buildObjects(m, dir); err != nil {
 		return nil, err
 	}
-	return &buildResult{objects: objs, reads: bfs.reads}, nil
+	return out, nil
 }
 
-// capiObjects converts the Cluster API resources of a build, recording the
-// file each came from and removing the origin annotations.
-func capiObjects(m resmap.ResMap, dir string) ([]*object, error) {
+// buildObjects converts the resources of a build that clusters are made
+// of (Cluster API resources, Apps, ConfigMaps), recording the file each
+// came from and removing the origin annotations.
+func buildObjects(m resmap.ResMap, dir string) ([]*object, error) {
 	var out []*object
 	for _, r := range m.Resources() {
-		if !isCAPIGroup(r.GetGvk().Group) {
+		if gvk := r.GetGvk(); !isCAPIGroup(gvk.Group) && !isChartKind(gvk.Group, gvk.Kind) {
 			continue
 		}
 		src := Source{Path: dir, Kustomization: dir}

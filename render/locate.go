@@ -49,9 +49,9 @@ func (l Label) Locate(ctx context.Context, repo *Repository, c *Cluster) ([]Loca
 		}
 	} else {
 		repo.mu.Lock()
-		locs, err = repo.locateKustomized(c, u, key)
+		locs, err = repo.locateKustomized(ctx, c, u, key)
 		if err == nil {
-			err = repo.sharedKustomized(c, u.kust, key, locs)
+			err = repo.sharedKustomized(ctx, c, labelProbe(key), locs)
 		}
 		repo.mu.Unlock()
 	}

@@ -27,14 +27,23 @@ func (r *Repository) Rebuild(ctx context.Context, c *Cluster, changes []FileChan
 	}
 	var g grouped
 	if u.kust != nil {
+		fk := u.kust.flux
+		if fk != nil {
+			if fk, err = fk.withChanges(changed); err != nil {
+				return nil, err
+			}
+		}
 		r.mu.Lock()
-		res, err := build(r.Root, u.kust.dir, changed)
+		res, err := build(ctx, r.Root, u.kust.dir, changed, fk)
 		r.mu.Unlock()
 		if err != nil {
 			return nil, fmt.Errorf("building %s with the changes: %w", u.kust.dir, err)
 		}
 		setSourceLines(res.objects, res.reads)
 		g = groupClusters(res.objects, u.kust.dir, r.label)
+		for _, nc := range g.clusters {
+			nc.Flux, nc.Warnings = c.Flux, c.Warnings
+		}
 	} else {
 		if nc, ok := r.rebuildLabelsOnly(c, u, changed); ok {
 			return nc, nil
@@ -75,8 +84,9 @@ func (r *Repository) reparse(u *unit, changed map[string][]byte) (grouped, error
 		if problem != nil {
 			return grouped{}, fmt.Errorf("reading the changed file: %s", problem)
 		}
+		apps := bytes.Contains(data, appMarker)
 		for _, d := range f.docs {
-			o, problem := d.capiObject()
+			o, problem := d.capiObject(apps)
 			if problem != nil {
 				return grouped{}, fmt.Errorf("reading the changed file: %s", problem)
 			}
@@ -119,7 +129,7 @@ func (r *Repository) rebuildLabelsOnly(c *Cluster, u *unit, changed map[string][
 			newValues[spans[i].doc] = v
 		}
 	}
-	nc := &Cluster{Name: c.Name, Namespace: c.Namespace, InfrastructureKind: c.InfrastructureKind, Root: c.Root, VersionLabel: c.VersionLabel}
+	nc := &Cluster{Name: c.Name, Namespace: c.Namespace, InfrastructureKind: c.InfrastructureKind, Root: c.Root, VersionLabel: c.VersionLabel, Chart: c.Chart, Flux: c.Flux, Warnings: c.Warnings}
 	for _, m := range u.members {
 		obj := m.res.Object.DeepCopy()
 		if v, ok := newValues[m.doc]; ok {

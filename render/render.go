@@ -55,6 +55,18 @@ type Cluster struct {
 	// VersionLabel is the label that selects the release, as the repository
 	// was discovered with (Options.VersionLabel).
 	VersionLabel string
+	// Chart is, for a cluster declared by the App of a Giant Swarm cluster
+	// chart (cluster-aws, ...), the chart: its Cluster API resources are
+	// made by the chart on the management cluster, not written in git, and
+	// Resources[0] is the App. Empty for clusters of Cluster API resources.
+	Chart string
+	// Flux is, for a cluster built from the path of a Flux Kustomization,
+	// the Kustomization ("namespace/name") and its file: "Flux Kustomization
+	// default/clusters-a (clusters/a.yaml)".
+	Flux string
+	// Warnings are what discovery found that a reviewer must know: ${vars}
+	// the Kustomization does not set, TODO placeholders.
+	Warnings []string
 }
 
 // Problem is something wrong in the repository that did not stop discovery:

@@ -14,6 +14,9 @@ import (
 type embedding struct {
 	outer *sourceFile
 	block *yaml.Node // the literal block scalar
+	// key is the mapping key of the block, kind and name the resource
+	// holding it, for descriptions.
+	key, kind, name string
 }
 
 // scalarRef is a scalar node of a file, possibly inside an embedded YAML
