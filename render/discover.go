@@ -103,11 +103,11 @@ func Discover(ctx context.Context, root string, o Options) (*Repository, error) 
 	}
 	label := cmp.Or(o.VersionLabel, DefaultVersionLabel)
 	repo := &Repository{
-		Root:    abs,
-		label:   label,
-		files:   map[string]*sourceFile{},
-		units:   map[*Cluster]*unit{},
-		byFile:  map[string][]*Cluster{},
+		Root:      abs,
+		label:     label,
+		files:     map[string]*sourceFile{},
+		units:     map[*Cluster]*unit{},
+		byFile:    map[string][]*Cluster{},
 		roots:     map[string]*kustRoot{},
 		readers:   map[string][]*kustRoot{},
 		fluxFiles: map[string]*sourceFile{},

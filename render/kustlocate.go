@@ -302,7 +302,7 @@ type walker struct {
 	embedAll bool
 	add      func(scalarRef, string)
 
-	what   string // what the value is, as the probe names it ("label k")
+	what string // what the value is, as the probe names it ("label k")
 
 	topKey string // the kustomization field being walked
 	kind   string // the resource being walked

@@ -146,7 +146,7 @@ type buildFS struct {
 	// Flux generates for a Kustomization's path, by relative path.
 	serve map[string][]byte
 	mu    sync.Mutex
-	reads    map[string][]byte // relative path → content (as changed), SOPS files excluded
+	reads map[string][]byte // relative path → content (as changed), SOPS files excluded
 }
 
 func newBuildFS(root, kustFile string, changes map[string][]byte) *buildFS {
