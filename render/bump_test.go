@@ -25,6 +25,38 @@ type bumpCase struct {
 	Shared []string `yaml:"shared"`
 	// Locations is the number of locations expected, when more than one.
 	Locations int `yaml:"locations"`
+	// Locators are the locators to locate with (label when empty):
+	// label, flux-substitute, app-version, values, or detect (all).
+	Locators []string `yaml:"locators"`
+	// Warnings are substrings the warnings (Warnings) must contain, one
+	// each.
+	Warnings []string `yaml:"warnings"`
+}
+
+// caseLocators are the locators of a case.
+func caseLocators(t testing.TB, tc bumpCase) []Locator {
+	t.Helper()
+	if len(tc.Locators) == 0 {
+		return []Locator{Label{}}
+	}
+	var out []Locator
+	for _, name := range tc.Locators {
+		switch name {
+		case "label":
+			out = append(out, Label{})
+		case "flux-substitute":
+			out = append(out, FluxSubstitute{})
+		case "app-version":
+			out = append(out, AppVersion{})
+		case "values":
+			out = append(out, Values{})
+		case "detect":
+			out = append(out, DetectLocators("")...)
+		default:
+			t.Fatalf("unknown locator %q", name)
+		}
+	}
+	return out
 }
 
 func readBumpCase(t testing.TB, dir string) bumpCase {
@@ -104,7 +136,11 @@ func TestBumpCases(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			locs, err := Label{}.Locate(t.Context(), repo, c)
+			locators := caseLocators(t, tc)
+			locs, err := LocateAll(t.Context(), repo, c, locators)
+			if err == nil && tc.Error != "" {
+				_, err = Version(c, locs)
+			}
 			if tc.Error != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.Error) {
 					t.Fatalf("Locate: error %v, want one containing %s", err, tc.Error)
@@ -130,6 +166,12 @@ func TestBumpCases(t *testing.T) {
 			}
 			if diff := cmp.Diff(tc.Shared, shared); diff != "" {
 				t.Errorf("Shared (-want +got):\n%s", diff)
+			}
+			warnings := Warnings(repo, c, locs)
+			for _, w := range tc.Warnings {
+				if !slices.ContainsFunc(warnings, func(got string) bool { return strings.Contains(got, w) }) {
+					t.Errorf("no warning contains %q: %q", w, warnings)
+				}
 			}
 
 			changes, err := Bump(repo, locs, tc.To)
@@ -159,7 +201,14 @@ func TestBumpCases(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Rebuild: %v", err)
 			}
-			checkVersionApplied(t, c, after, tc.To)
+			if len(tc.Locators) == 0 {
+				checkVersionApplied(t, c, after, tc.To)
+			}
+			for _, l := range locators {
+				if stale := l.Stale(after, tc.To); len(stale) > 0 {
+					t.Errorf("after the bump, %s finds stale resources: %v", l.Name(), stale)
+				}
+			}
 
 			reread, err := Discover(t.Context(), expected, Options{})
 			if err != nil {
@@ -169,7 +218,7 @@ func TestBumpCases(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			rlocs, err := Label{}.Locate(t.Context(), reread, rc)
+			rlocs, err := LocateAll(t.Context(), reread, rc, locators)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -266,7 +315,7 @@ func TestRebuildFastPath(t *testing.T) {
 	for _, e := range entries {
 		dir := filepath.Join("testdata", "bump", e.Name())
 		tc := readBumpCase(t, dir)
-		if tc.Error != "" || strings.HasPrefix(e.Name(), "kustomize") {
+		if tc.Error != "" || strings.HasPrefix(e.Name(), "kustomize") || len(tc.Locators) > 0 {
 			continue
 		}
 		t.Run(e.Name(), func(t *testing.T) {

@@ -3,8 +3,10 @@ package render
 import (
 	"bytes"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -23,9 +25,12 @@ func sharedFixtures(t *testing.T, sub string) string {
 }
 
 // TestFixtureGitopsTemplate discovers giantswarm/gitops-template: its
-// clusters are Giant Swarm App resources, not Cluster API ones, so none is
-// found; every kustomization builds except the one listing the two
-// clusters the fixture leaves out; SOPS files are never read.
+// workload clusters are Apps of the cluster-aws chart, each built by the
+// Flux Kustomization of workload-clusters/<WC>.yaml with its post-build
+// substitution applied; the kustomization listing the cluster the fixture
+// leaves out fails, as does the management cluster's Kustomization that
+// includes it; the test assertions under tests/ats declare the same
+// clusters again and are ignored; SOPS files are never read.
 func TestFixtureGitopsTemplate(t *testing.T) {
 	t.Parallel()
 	dir := sharedFixtures(t, "gitops-template")
@@ -33,20 +38,50 @@ func TestFixtureGitopsTemplate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(repo.Clusters) != 0 {
-		t.Errorf("found %d clusters, want none", len(repo.Clusters))
+	const wcs = "management-clusters/MC_NAME/organizations/ORG_NAME/workload-clusters/"
+	type found struct{ ID, Chart, Root, Infra string }
+	var got []found
+	for _, c := range repo.Clusters {
+		got = append(got, found{clusterID(c.Namespace, c.Name), c.Chart, c.Root, c.InfrastructureKind})
+		for _, r := range c.Resources {
+			if strings.Contains(r.Object.GetName(), "${") || strings.Contains(r.Object.GetNamespace(), "${") {
+				t.Errorf("cluster %s: %s %s/%s is not substituted", c.Name, r.Object.GetKind(), r.Object.GetNamespace(), r.Object.GetName())
+			}
+		}
 	}
-	if len(repo.Problems) != 1 || repo.Problems[0].Path != "management-clusters/MC_NAME/organizations/ORG_NAME/workload-clusters/kustomization.yaml" ||
-		!strings.Contains(repo.Problems[0].Message, "HELLO_APP_PROD_CLUSTER_US_WEST.yaml") {
-		t.Errorf("problems %v, want the workload-clusters kustomization failing on the missing cluster file", repo.Problems)
+	want := []found{
+		{"org-org-name/capi-wc-name", "cluster-aws", wcs + "WC_NAME/mapi", "AWSCluster"},
+		{"org-org-name/hello-app-dev-1", "cluster-aws", wcs + "HELLO_APP_DEV_CLUSTER_1/mapi", "AWSCluster"},
+		{"org-org-name/hello-app-prod-eu-central", "cluster-aws", wcs + "HELLO_APP_PROD_CLUSTER_EU_CENTRAL/mapi", "AWSCluster"},
+		{"org-org-name/hello-app-staging-1", "cluster-aws", wcs + "HELLO_APP_STAGING_CLUSTER_1/mapi", "AWSCluster"},
+		{"org-org-name/mapi-out-of-band-flux-app", "cluster-aws", wcs + "WC_NAME_OUT_OF_BAND_FLUX_APP/mapi", "AWSCluster"},
 	}
-	for _, built := range []string{
-		"management-clusters/MC_NAME/secrets",
-		"management-clusters/MC_NAME/organizations/ORG_NAME/workload-clusters/WC_NAME/mapi/cluster",
-		"management-clusters/MC_NAME/organizations/ORG_NAME/workload-clusters/WC_NAME_OUT_OF_BAND_FLUX_APP/mapi/apps",
-	} {
-		if repo.roots[built] == nil {
-			t.Errorf("kustomization %s was not built", built)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("clusters (-want +got):\n%s", diff)
+	}
+	var paths []string
+	for _, p := range repo.Problems {
+		paths = append(paths, p.Path)
+	}
+	wantProblems := []string{
+		"management-clusters/MC_NAME/MC_NAME.yaml",
+		wcs + "kustomization.yaml",
+		"tests/ats/assertions/exists/organizations/workload-clusters/capi-wc-name/app_capi-wc-name.yaml",
+		"tests/ats/assertions/exists/organizations/workload-clusters/hello-app-dev-1/apps.yaml",
+		"tests/ats/assertions/exists/organizations/workload-clusters/hello-app-prod-eu-central/apps.yaml",
+		"tests/ats/assertions/exists/organizations/workload-clusters/hello-app-staging-1/apps.yaml",
+	}
+	if diff := cmp.Diff(wantProblems, paths); diff != "" {
+		t.Errorf("problems (-want +got):\n%s\n%v", diff, repo.Problems)
+	}
+	for _, p := range repo.Problems[:min(2, len(repo.Problems))] {
+		if !strings.Contains(p.Message, "HELLO_APP_PROD_CLUSTER_US_WEST.yaml") {
+			t.Errorf("problem %s does not name the missing cluster file", p)
+		}
+	}
+	for _, p := range repo.Problems[min(2, len(repo.Problems)):] {
+		if !strings.Contains(p.Message, "is also declared in "+wcs) || !strings.Contains(p.Message, "this one is ignored") {
+			t.Errorf("problem %s does not say the cluster is declared in workload-clusters", p)
 		}
 	}
 	if repo.roots["bases/clusters/capa/template"] != nil {
@@ -58,10 +93,11 @@ func TestFixtureGitopsTemplate(t *testing.T) {
 // checkNoSOPS checks that no SOPS-encrypted content was kept.
 func checkNoSOPS(t *testing.T, repo *Repository) {
 	t.Helper()
-	for dir, k := range repo.roots {
+	roots := slices.Collect(maps.Values(repo.roots))
+	for _, k := range slices.Concat(roots, repo.fluxRoots) {
 		for p, data := range k.reads {
 			if isSOPSName(p) || bytes.Contains(data, []byte("ENC[AES256_GCM")) || sopsKeyRE.Match(data) {
-				t.Errorf("build of %s read the SOPS file %s", dir, p)
+				t.Errorf("build of %s read the SOPS file %s", k.dir, p)
 			}
 		}
 	}

@@ -1,10 +1,16 @@
 package render
 
 import (
+	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"go.yaml.in/yaml/v3"
 )
 
 // FuzzBump checks, for arbitrary files, that a bump changes nothing but the
@@ -104,4 +110,145 @@ func expectedBump(data []byte, locs []Location, to string) []byte {
 		out = slices.Concat(out[:l.Offset], []byte(text), out[l.Offset+l.Length:])
 	}
 	return out
+}
+
+// valuesFile is a plain file with a cluster App and its values ConfigMap
+// holding values (indented into a literal block).
+func valuesFile(values []byte) []byte {
+	var b bytes.Buffer
+	b.WriteString("apiVersion: application.giantswarm.io/v1alpha1\nkind: App\nmetadata:\n  name: c1\n  namespace: org-a\nspec:\n  name: cluster-aws\n  config:\n    configMap:\n      name: c1-config\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c1-config\n  namespace: org-a\ndata:\n  values: |\n")
+	for _, line := range strings.SplitAfter(string(values), "\n") {
+		if line != "" {
+			b.WriteString("    " + line)
+		}
+	}
+	if !bytes.HasSuffix(b.Bytes(), []byte("\n")) {
+		b.WriteString("\n")
+	}
+	b.WriteString("  other: kept\n")
+	return b.Bytes()
+}
+
+// FuzzValuesBump checks, for arbitrary values documents embedded in a
+// ConfigMap, that bumping global.release.version keeps every byte of the
+// file outside the value, and that the embedded document read back is the
+// one before with only that value changed.
+func FuzzValuesBump(f *testing.F) {
+	for _, seed := range []string{
+		"global:\n  release:\n    version: 30.1.0\n",
+		"global:\n  metadata:\n    name: c1 # keep\n  release:\n    # the release\n    version: \"30.1.0\"\n  nodePools: {a: {min: 1}}\n",
+		"global: {release: {version: '30.1.0'}, x: [1, 2]}\n",
+		"# values\nglobal:\n  release: &r\n    version: v30.1.0\nother: *r\n",
+		"global:\n\trelease:\n    version: 30.1.0\n",
+		"global:\n  release:\n    version: >-\n      30.1.0\n",
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, values []byte) {
+		data := valuesFile(values)
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "c.yaml"), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		repo, err := Discover(t.Context(), dir, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := repo.Find("org-a/c1")
+		if err != nil {
+			return // the values broke the file
+		}
+		locs, err := Values{}.Locate(t.Context(), repo, c)
+		if err != nil || len(locs) == 0 {
+			return // refusing to edit is allowed
+		}
+		current, err := Version(c, locs)
+		if err != nil {
+			return
+		}
+		to := "31.0.0"
+		if canonical(current) == to {
+			to = "32.1.0"
+		}
+		changes, err := Bump(repo, locs, to)
+		if err != nil {
+			return // not a label value
+		}
+		if len(changes) != 1 {
+			t.Fatalf("%d changes, want 1", len(changes))
+		}
+		if want := expectedBump(data, locs, to); string(changes[0].After) != string(want) {
+			t.Fatalf("bump changed more than the value:\n got %q\nwant %q", changes[0].After, want)
+		}
+		// The embedded document, read back, differs only in the value.
+		before, after := embeddedValues(t, data), embeddedValues(t, changes[0].After)
+		release, _ := after["global"].(map[string]any)["release"].(map[string]any)
+		if v, _ := release["version"].(string); canonical(v) != to {
+			t.Fatalf("global.release.version read back is %q, want %s", v, to)
+		}
+		if !sameExcept(before, after, locs[0].Value, expectedBump([]byte(locs[0].Value), []Location{{Offset: 0, Length: len(locs[0].Value), Value: locs[0].Value}}, to)) {
+			t.Fatalf("the embedded values changed beyond the version:\nbefore %v\nafter  %v", before, after)
+		}
+		if !bytes.Contains(changes[0].After, []byte("\n  other: kept\n")) {
+			t.Fatal("the rest of the ConfigMap changed")
+		}
+	})
+}
+
+// embeddedValues decodes data.values of the ConfigMap of a valuesFile.
+func embeddedValues(t *testing.T, data []byte) map[string]any {
+	t.Helper()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc map[string]any
+	for range 2 {
+		doc = nil
+		if err := dec.Decode(&doc); err != nil {
+			t.Fatalf("reading the file: %v", err)
+		}
+	}
+	text, _ := doc["data"].(map[string]any)["values"].(string)
+	var values map[string]any
+	if err := yaml.Unmarshal([]byte(text), &values); err != nil {
+		t.Fatalf("reading the values: %v", err)
+	}
+	return values
+}
+
+// sameExcept reports whether a and b are the same document but for
+// strings that are old in a and new in b (an alias carries the value to
+// more places).
+func sameExcept(a, b any, old string, new []byte) bool {
+	switch x := a.(type) {
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for k, v := range x {
+			if w, ok := y[k]; !ok || !sameExcept(v, w, old, new) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		y, ok := b.([]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if !sameExcept(x[i], y[i], old, new) {
+				return false
+			}
+		}
+		return true
+	}
+	// A version written as a plain number (00, 30.1) becomes a string;
+	// the bytes were checked to change only there.
+	if _, isString := a.(string); !isString && a != nil && b == any(string(new)) {
+		return true
+	}
+	if y, ok := b.(string); ok && y == string(new) && fmt.Sprint(a) == old {
+		return true
+	}
+	return cmp.Equal(a, b)
 }

@@ -67,6 +67,9 @@ func (o *object) identity() string {
 
 func (o *object) isCluster() bool { return o.group == capiGroup && o.kind == "Cluster" }
 
+// gsClusterLabel names the cluster a Giant Swarm resource belongs to.
+const gsClusterLabel = "giantswarm.io/cluster"
+
 // appGroup is the API group of Giant Swarm's App resources.
 const appGroup = "application.giantswarm.io"
 
@@ -141,9 +144,14 @@ func (o *object) appConfigMaps(index map[string][]*object) []*object {
 	return out
 }
 
-// appTarget is the cluster an App installs into, by the kubeconfig Secret
-// Giant Swarm names after it (<cluster>-kubeconfig); "" for none.
+// appTarget is the cluster an App belongs to: the one its label
+// giantswarm.io/cluster names, or the one it installs into, by the
+// kubeconfig Secret Giant Swarm names after it (<cluster>-kubeconfig); ""
+// for none.
 func (o *object) appTarget() string {
+	if name := o.res.Object.GetLabels()[gsClusterLabel]; name != "" {
+		return clusterID(o.namespace, name)
+	}
 	secret, _, _ := unstructured.NestedStringMap(o.res.Object.Object, "spec", "kubeConfig", "secret")
 	name, ok := strings.CutSuffix(secret["name"], "-kubeconfig")
 	if !ok || name == "" {

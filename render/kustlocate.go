@@ -379,7 +379,9 @@ func (w walker) describe(key string) string {
 		return fmt.Sprintf("%s of %s", w.topKey, path)
 	case key == "value":
 		return fmt.Sprintf("JSON patch value in %s", path)
+	case w.kind == "":
+		return fmt.Sprintf("%s in %s", w.what, path)
 	default:
-		return fmt.Sprintf("%s of %s %s in %s", w.what, cmp.Or(w.kind, "resource"), w.name, path)
+		return fmt.Sprintf("%s of %s %s in %s", w.what, w.kind, w.name, path)
 	}
 }

@@ -159,7 +159,16 @@ type VersionConflictError struct {
 func (e *VersionConflictError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "the version of cluster %s is written differently in %d places; make them agree:", e.Cluster, len(e.Locations))
+	locators := map[string]bool{}
 	for _, l := range e.Locations {
+		locators[l.Locator] = true
+	}
+	for _, l := range e.Locations {
+		if len(locators) > 1 {
+			// Different locators found them: name which.
+			fmt.Fprintf(&b, "\n  %s: %q (%s: %s)", l, l.Value, l.Locator, l.Description)
+			continue
+		}
 		fmt.Fprintf(&b, "\n  %s: %q (%s)", l, l.Value, l.Description)
 	}
 	return b.String()
@@ -169,6 +178,10 @@ func (e *VersionConflictError) Error() string {
 // when they all agree, without a "v" prefix when they differ only in it.
 func Version(c *Cluster, locs []Location) (string, error) {
 	id := clusterID(c.Namespace, c.Name)
+	if len(locs) == 0 && c.Chart != "" {
+		return "", fmt.Errorf("%w: cluster %s (an App of the chart %s, in %s) has no release version where upgrade-bot looks: set postBuild.substitute.%s of the Flux Kustomization that builds it, or %s in the data.%s of its values ConfigMap, or choose the locators in .upgrade-bot.yaml",
+			ErrNoVersion, id, c.Chart, c.Root, DefaultSubstituteVariable, DefaultValuesPath, DefaultValuesKey)
+	}
 	if len(locs) == 0 {
 		label := cmp.Or(c.VersionLabel, DefaultVersionLabel)
 		return "", fmt.Errorf("%w: cluster %s has no label %s; add it under metadata.labels of its Cluster resource (in %s), e.g. `%s: \"30.1.0\"`",

@@ -106,6 +106,9 @@ type Location struct {
 	// written at the same place, e.g. in the labels of a kustomize base
 	// several overlays use: bumping it upgrades them too.
 	Shared []string
+	// Warnings are what a reviewer must know about this place, e.g. that
+	// nothing the Kustomization builds uses the variable.
+	Warnings []string
 }
 
 // String formats the location as "path:line:column".
@@ -120,6 +123,14 @@ type FileChange struct {
 
 // Locator finds where a cluster's version is written.
 type Locator interface {
+	// Name is how the locator is named in locations and configuration
+	// ("label", "flux-substitute", "app-version", "values").
 	Name() string
+	// Locate returns the places the cluster's version is written that this
+	// locator reads; none (and no error) when it reads none.
 	Locate(ctx context.Context, repo *Repository, c *Cluster) ([]Location, error)
+	// Stale lists the resources of a cluster read back after a bump (see
+	// Repository.Rebuild) that still carry another version than version
+	// where this locator reads it: a place no locator found.
+	Stale(c *Cluster, version string) []string
 }
