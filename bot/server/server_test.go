@@ -143,6 +143,12 @@ func (p *testProvider) CreateIssue(context.Context, string, string, string) (*vc
 func (p *testProvider) EditIssue(context.Context, string, int, string, string) error {
 	return errNotUsed
 }
+func (p *testProvider) MergeState(context.Context, string, int) (vcs.MergeState, error) {
+	return vcs.MergeState{}, errNotUsed
+}
+func (p *testProvider) MergePullRequest(context.Context, string, int, vcs.MergeOptions) error {
+	return errNotUsed
+}
 func (p *testProvider) CommentLimit() int { return 65536 }
 
 // ---- a handler that records its calls ----
