@@ -47,6 +47,24 @@ type ReconcileResult struct {
 	Unmerged map[string]string
 }
 
+// NextWake is the earliest time after now at which a decision of the
+// reconcile may change by itself — a window opens, a freeze ends, a
+// release becomes old enough, a wave's soak ends — so that a scheduler
+// runs then, not only at its next interval (Renovate's "no run hit the
+// window" never happens). False when no wait has a known end.
+func (r *ReconcileResult) NextWake(now time.Time) (time.Time, bool) {
+	var next time.Time
+	for _, d := range r.Decisions {
+		if d.Action != ActionWait || d.Until == nil || !d.Until.After(now) {
+			continue
+		}
+		if next.IsZero() || d.Until.Before(next) {
+			next = *d.Until
+		}
+	}
+	return next, !next.IsZero()
+}
+
 // Reconcile brings one repository's release-driven upgrade pull requests
 // in line with its policy, the releases and the clock: every cluster the
 // decision function says to propose gets its pull request (adopted and

@@ -441,6 +441,7 @@ func (a *app) reconcileLoop(ctx context.Context, svc *bot.Service, providers map
 		return
 	}
 	for {
+		var results []*bot.ReconcileResult
 		for _, name := range sortedNames(providers) {
 			for _, repo := range o.repos {
 				res, err := svc.Reconcile(ctx, providers[name], repo)
@@ -448,16 +449,35 @@ func (a *app) reconcileLoop(ctx context.Context, svc *bot.Service, providers map
 					a.log.Warn("opening release-driven pull requests", "forge", name, "repo", repo, "error", err)
 					continue
 				}
-				a.log.Info("reconciled release-driven pull requests", "forge", name, "repo", repo, "opened", res.Opened, "limited", res.Limited)
+				results = append(results, res)
+				a.log.Info("reconciled release-driven pull requests", "forge", name, "repo", repo,
+					"opened", res.Opened, "limited", res.Limited, "merged", res.Merged)
 			}
+		}
+		wait := wakeAfter(time.Now(), o.reconcileInterval, results)
+		if wait < o.reconcileInterval {
+			a.log.Info("waking early for a policy window", "in", wait.Round(time.Second))
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-newRelease:
-		case <-time.After(o.reconcileInterval):
+		case <-time.After(wait):
 		}
 	}
+}
+
+// wakeAfter is how long the reconcile loop sleeps: the interval, or less
+// when a decision's wait ends sooner (a window opens, a freeze ends), plus
+// a second so that the window is open when the loop runs.
+func wakeAfter(now time.Time, interval time.Duration, results []*bot.ReconcileResult) time.Duration {
+	wait := interval
+	for _, res := range results {
+		if at, ok := res.NextWake(now); ok {
+			wait = min(wait, at.Sub(now)+time.Second)
+		}
+	}
+	return wait
 }
 
 // forges builds the configured forges, keyed by their webhook route.

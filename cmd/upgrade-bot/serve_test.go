@@ -17,6 +17,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/upgrade-bot/upgrade-bot/bot"
 	"github.com/upgrade-bot/upgrade-bot/test/forge/githttp"
 	githubfake "github.com/upgrade-bot/upgrade-bot/test/forge/github"
 )
@@ -276,5 +277,23 @@ func TestReleasesSourceKind(t *testing.T) {
 		if got := isSSH(tc.in); got != tc.ssh {
 			t.Errorf("isSSH(%q) = %v", tc.in, got)
 		}
+	}
+}
+
+func TestWakeAfter(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	at := func(d time.Duration) *time.Time { v := now.Add(d); return &v }
+	results := []*bot.ReconcileResult{
+		{Decisions: []bot.Decision{{Action: bot.ActionWait, Until: at(3 * time.Hour)}, {Action: bot.ActionPropose}}},
+		{Decisions: []bot.Decision{{Action: bot.ActionWait, Until: at(7 * time.Minute)}, {Action: bot.ActionWait, Until: at(-time.Minute)}}},
+	}
+	if got, want := wakeAfter(now, 15*time.Minute, results), 7*time.Minute+time.Second; got != want {
+		t.Errorf("a window opening in 7 minutes: wake after %v, want %v", got, want)
+	}
+	if got := wakeAfter(now, 15*time.Minute, results[:1]); got != 15*time.Minute {
+		t.Errorf("a window opening after the interval: wake after %v, want the interval", got)
+	}
+	if got := wakeAfter(now, 15*time.Minute, nil); got != 15*time.Minute {
+		t.Errorf("nothing waiting: wake after %v, want the interval", got)
 	}
 }
