@@ -171,13 +171,19 @@ func (s *Service) reconcile(ctx context.Context, p vcs.Provider, repo string, ed
 				res.Declined = append(res.Declined, name)
 				continue
 			}
-			if limit := settings.PRConcurrentLimit; limit > 0 && len(openBranches) >= limit {
-				res.Limited = append(res.Limited, name)
-				continue
-			}
-			if limit := settings.PRHourlyLimit; limit > 0 && openedLastHour >= limit {
-				res.Limited = append(res.Limited, name)
-				continue
+			// A newer release for a cluster that has an open pull request
+			// replaces it: the count of open pull requests stays, and, as
+			// when Renovate updates its branch, it is not a new one for the
+			// hourly limit.
+			if !replacesOpen(openBranches, path.Base(name)) {
+				if limit := settings.PRConcurrentLimit; limit > 0 && len(openBranches) >= limit {
+					res.Limited = append(res.Limited, name)
+					continue
+				}
+				if limit := settings.PRHourlyLimit; limit > 0 && openedLastHour >= limit {
+					res.Limited = append(res.Limited, name)
+					continue
+				}
 			}
 		}
 		plan, err := planner.PlanTree(ctx, tree, Request{Clusters: []string{name}, Target: dec.Target, Mode: ModePropose, Actor: "release"})
@@ -197,8 +203,10 @@ func (s *Service) reconcile(ctx context.Context, p vcs.Provider, repo string, ed
 			res.Opened = append(res.Opened, name)
 			delivered++
 			if !exists {
+				if !replacesOpen(openBranches, path.Base(name)) {
+					openedLastHour++
+				}
 				openBranches[branch] = true
-				openedLastHour++
 			}
 		}
 	}
@@ -229,6 +237,17 @@ func (s *Service) reconcile(ctx context.Context, p vcs.Provider, repo string, ed
 		return res, err
 	}
 	return res, nil
+}
+
+// replacesOpen reports whether cluster has an open upgrade pull request
+// (for another target), which a new one supersedes.
+func replacesOpen(openBranches map[string]bool, cluster string) bool {
+	for b, open := range openBranches {
+		if c, _, ok := parseBranch(b); open && ok && c == cluster {
+			return true
+		}
+	}
+	return false
 }
 
 // automerge merges the open pull request of every cluster whose decision
