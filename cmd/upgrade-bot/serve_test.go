@@ -80,6 +80,13 @@ func TestServeExampleConfig(t *testing.T) {
 // --listen address (the args' value after "--listen") answers 200.
 func startServe(t *testing.T, args []string) (base string, stop func() (int, string)) {
 	t.Helper()
+	return startServeUntil(t, args, "/readyz")
+}
+
+// startServeUntil is startServe waiting for path (/healthz: alive, ready
+// or not) to answer 200.
+func startServeUntil(t *testing.T, args []string, path string) (base string, stop func() (int, string)) {
+	t.Helper()
 	addr := args[slices.Index(args, "--listen")+1]
 	ctx, cancel := context.WithCancel(context.Background())
 	var stdout, stderr syncBuffer
@@ -88,7 +95,7 @@ func startServe(t *testing.T, args []string) (base string, stop func() (int, str
 	base = "http://" + addr
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		resp, err := http.Get(base + "/readyz")
+		resp, err := http.Get(base + path)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
