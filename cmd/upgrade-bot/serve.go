@@ -56,8 +56,8 @@ type serveOptions struct {
 	followTimeout                                      time.Duration
 	inCluster                                          bool
 
-	leaderElect                                          bool
-	leaseNamespace, leaseName, leaseIdentity             string
+	leaderElect                                         bool
+	leaseNamespace, leaseName, leaseIdentity            string
 	leaseDuration, leaseRenewDeadline, leaseRetryPeriod time.Duration
 
 	server server.Options

@@ -166,7 +166,7 @@ func TestServeBadConfiguration(t *testing.T) {
 		{"token and app", []string{"serve", "--github-token-file", token, "--github-app-id", "3", "--github-webhook-secret-file", token, "--releases", "x"}, "choose one way to authenticate"},
 		{"missing secret file", []string{"serve", "--gitlab-token-file", filepath.Join(dir, "nope")}, "reading the secret file"},
 		{"unknown config key", []string{"serve", "--config", badKey}, `"relases" is not a flag of serve`},
-		{"no releases", []string{"serve", "--github-token-file", token, "--github-webhook-secret-file", token}, "--releases or --kubeconfig is required"},
+		{"no releases", []string{"serve", "--github-token-file", token, "--github-webhook-secret-file", token}, "--releases, --kubeconfig or --in-cluster is required"},
 		{"ref with a directory", []string{"serve", "--github-token-file", token, "--github-webhook-secret-file", token, "--releases", "../../examples/releases", "--releases-ref", "main"}, "--releases-ref is for a git repository"},
 		{"ssh releases", []string{"serve", "--github-token-file", token, "--github-webhook-secret-file", token, "--releases", "git@github.com:giantswarm/releases.git"}, "git over ssh is not supported"},
 		{"negative poll interval", []string{"serve", "--github-token-file", token, "--github-webhook-secret-file", token, "--releases", "../../examples/releases", "--releases-poll-interval", "-1m"}, "--releases-poll-interval -1m0s"},
