@@ -419,3 +419,40 @@ func publish(t *testing.T, rels, from, to string) {
 		t.Fatal(err)
 	}
 }
+
+// TestServeJSONLogs: --log-format json writes one JSON object per line,
+// each with its time, level and message; an unknown format is refused.
+func TestServeJSONLogs(t *testing.T) {
+	t.Parallel()
+	fake := githubfake.New(t, githubfake.Options{Spec: githubfake.LoadSpec(t)})
+	fake.CreateRepo(t.Context(), t, "acme/gitops", filepath.Join("..", "..", "examples", "gitops"))
+	dir := t.TempDir()
+	for name, content := range map[string]string{"token": fake.AddToken("upgrade-bot"), "secret": "hook-s3cret"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	args := []string{"--log-format", "json", "--log-level", "info", "serve", "--listen", freeAddr(t), "--github-url", fake.APIURL(),
+		"--github-token-file", filepath.Join(dir, "token"), "--github-webhook-secret-file", filepath.Join(dir, "secret"),
+		"--releases", filepath.Join("..", "..", "examples", "releases"), "--repo", "acme/gitops",
+		"--reconcile-interval", "0", "--workdir", filepath.Join(dir, "work")}
+	_, stop := startServe(t, args)
+	code, logs := stop()
+	if code != exitOK {
+		t.Fatalf("serve exited with %d\n%s", code, logs)
+	}
+	lines := strings.Split(strings.TrimSpace(logs), "\n")
+	if len(lines) < 2 {
+		t.Fatalf("serve logged %d lines:\n%s", len(lines), logs)
+	}
+	for _, l := range lines {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(l), &rec); err != nil || rec["msg"] == nil || rec["level"] == nil || rec["time"] == nil {
+			t.Errorf("not a JSON log record: %q (%v)", l, err)
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run(t.Context(), []string{"--log-format", "yaml", "serve"}, &stdout, &stderr); code != exitInput || !strings.Contains(stderr.String(), `--log-format "yaml": use text or json`) {
+		t.Errorf("--log-format yaml: exit %d, %q", code, stderr.String())
+	}
+}
