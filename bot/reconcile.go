@@ -225,6 +225,7 @@ func (s *Service) reconcile(ctx context.Context, p vcs.Provider, repo string, ed
 	byCluster := openByCluster(res.Decisions, open)
 	merged := s.automerge(ctx, p, repo, res, byCluster)
 	if !pf.Dashboard() {
+		s.reconciled(p, repo, now)
 		return res, nil
 	}
 	dash := &Dashboard{
@@ -236,7 +237,15 @@ func (s *Service) reconcile(ctx context.Context, p vcs.Provider, repo string, ed
 	if res.Dashboard, err = s.writeDashboard(ctx, p, repo, board, dash.Render(min(p.CommentLimit(), CommentLimit))); err != nil {
 		return res, err
 	}
+	s.reconciled(p, repo, now)
 	return res, nil
+}
+
+// reconciled tells s.Metrics that a reconcile of repo succeeded.
+func (s *Service) reconciled(p vcs.Provider, repo string, at time.Time) {
+	if s.Metrics != nil {
+		s.Metrics.Reconciled(p.Name(), repo, at)
+	}
 }
 
 // replacesOpen reports whether cluster has an open upgrade pull request
@@ -283,6 +292,7 @@ func (s *Service) automerge(ctx context.Context, p vcs.Provider, repo string, re
 			continue
 		}
 		res.Merged = append(res.Merged, dec.Name)
+		s.count(p, "merged")
 		merged[dec.Name] = pr
 		delete(open, dec.Name)
 	}

@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"k8s.io/client-go/kubernetes"
@@ -22,6 +24,7 @@ import (
 	"github.com/upgrade-bot/upgrade-bot/bot"
 	"github.com/upgrade-bot/upgrade-bot/bot/server"
 	"github.com/upgrade-bot/upgrade-bot/leader"
+	"github.com/upgrade-bot/upgrade-bot/metrics"
 	"github.com/upgrade-bot/upgrade-bot/releases"
 	"github.com/upgrade-bot/upgrade-bot/render"
 	"github.com/upgrade-bot/upgrade-bot/render/dryrun"
@@ -301,6 +304,13 @@ func (a *app) serve(ctx context.Context, o *serveOptions) error {
 	opts := o.server
 	if elector != nil {
 		opts.Active = elector.Active
+	}
+	// One registry for the server's metrics and the bot's.
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	opts.Registerer, opts.Gatherer = reg, reg
+	if svc.Metrics, err = metrics.New(reg, sortedNames(providers)); err != nil {
+		return err
 	}
 	opts.Providers = providers
 	opts.Handler = svc

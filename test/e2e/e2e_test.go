@@ -16,8 +16,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/upgrade-bot/upgrade-bot/bot"
 	"github.com/upgrade-bot/upgrade-bot/bot/server"
+	"github.com/upgrade-bot/upgrade-bot/metrics"
 	"github.com/upgrade-bot/upgrade-bot/releases"
 	"github.com/upgrade-bot/upgrade-bot/vcs"
 	"github.com/upgrade-bot/upgrade-bot/vcs/git"
@@ -462,6 +465,12 @@ func runScenarios(t *testing.T, newForge func(t *testing.T) forge) {
 			"schedule: [\"* 22-23,0-4 * * *\"]\n" +
 			"automerge: {updates: [minor], approvals: 1, checks: true, method: squash}\n"})
 		h := startBot(t, f)
+		reg := prometheus.NewRegistry()
+		m, err := metrics.New(reg, []string{f.provider().Name()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.svc.Metrics = m
 		night := time.Date(2026, 11, 25, 23, 0, 0, 0, time.UTC)
 		now := night
 		h.svc.Now = func() time.Time { return now }
@@ -532,6 +541,34 @@ func runScenarios(t *testing.T, newForge func(t *testing.T) forge) {
 			if d.Name == "org-acme/peu02" && d.Action == bot.ActionPropose {
 				t.Errorf("peu02 is still proposed after its merge: %+v", d)
 			}
+		}
+		// What operators see.
+		counts := map[string]float64{}
+		families, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, fam := range families {
+			for _, mt := range fam.GetMetric() {
+				key := fam.GetName()
+				for _, l := range mt.GetLabel() {
+					if l.GetName() == "action" {
+						key += "/" + l.GetValue()
+					}
+				}
+				switch {
+				case mt.GetCounter() != nil:
+					counts[key] = mt.GetCounter().GetValue()
+				case mt.GetGauge() != nil:
+					counts[key] = mt.GetGauge().GetValue()
+				case mt.GetHistogram() != nil:
+					counts[key] = float64(mt.GetHistogram().GetSampleCount())
+				}
+			}
+		}
+		if counts["upgrade_bot_pull_requests_total/opened"] != 2 || counts["upgrade_bot_pull_requests_total/merged"] != 1 ||
+			counts["upgrade_bot_last_reconcile_success_timestamp_seconds"] != float64(now.Unix()) || counts["upgrade_bot_render_duration_seconds"] < 2 {
+			t.Errorf("metrics after the scenario: %v", counts)
 		}
 	})
 
