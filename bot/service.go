@@ -54,6 +54,9 @@ type Service struct {
 	// Metrics, when set, is told about pull requests, reconciles and
 	// renders.
 	Metrics Metrics
+	// Events, when set, records on the management cluster's Cluster
+	// resources that an upgrade pull request was opened or merged.
+	Events ClusterEvents
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 	// Follow follows merged upgrades on the management cluster and
@@ -142,6 +145,23 @@ type Metrics interface {
 	Rendered(d time.Duration)
 }
 
+// ClusterEvents records Kubernetes Events on Cluster resources.
+type ClusterEvents interface {
+	Record(ctx context.Context, namespace, name, reason, message string) error
+}
+
+// event records an Event on the Cluster id ("namespace/name"), when there
+// are events; a failure is logged, never the request's.
+func (s *Service) event(ctx context.Context, id, reason, message string) {
+	ns, name, ok := strings.Cut(id, "/")
+	if s.Events == nil || !ok {
+		return
+	}
+	if err := s.Events.Record(ctx, ns, name, reason, message); err != nil {
+		s.log(ctx).Warn("recording an event on the cluster", "cluster", id, "reason", reason, "error", err)
+	}
+}
+
 // count tells s.Metrics about a pull request, when there are metrics.
 func (s *Service) count(p vcs.Provider, action string) {
 	if s.Metrics != nil {
@@ -178,7 +198,13 @@ func (s *Service) Handle(ctx context.Context, p vcs.Provider, ev vcs.Event) erro
 		if pr == nil {
 			return nil
 		}
-		if _, _, ours := parseBranch(pr.Head); !ours || s.Follow.Clusters == nil {
+		if _, _, ours := parseBranch(pr.Head); !ours {
+			return nil
+		}
+		if cluster, target, ok := bodyMarker(pr.Body); ok {
+			s.event(ctx, cluster, "UpgradePullRequestMerged", fmt.Sprintf("upgrade to release v%s merged in %s; Flux applies it", strings.TrimPrefix(target, "v"), pr.URL))
+		}
+		if s.Follow.Clusters == nil {
 			return nil
 		}
 		life := s.Lifetime
@@ -596,6 +622,7 @@ func (s *Service) deliver(ctx context.Context, p vcs.Provider, repo string, ws *
 		}
 		log.Info("opened a pull request", "number", pr.Number)
 		s.count(p, "opened")
+		s.event(ctx, cp.ID(), "UpgradePullRequestOpened", fmt.Sprintf("upgrade to release v%s proposed in %s", strings.TrimPrefix(cp.To, "v"), pr.URL))
 	} else if pr.Title != title || !strings.HasSuffix(strings.TrimSpace(pr.Body), strings.TrimSpace(Body(cp))) {
 		// The text changed (the releases or the base moved). Who asked
 		// first stays as written unless the text must change anyway.

@@ -23,6 +23,7 @@ import (
 
 	"github.com/upgrade-bot/upgrade-bot/bot"
 	"github.com/upgrade-bot/upgrade-bot/bot/server"
+	"github.com/upgrade-bot/upgrade-bot/kubeevents"
 	"github.com/upgrade-bot/upgrade-bot/leader"
 	"github.com/upgrade-bot/upgrade-bot/metrics"
 	"github.com/upgrade-bot/upgrade-bot/releases"
@@ -272,6 +273,7 @@ func (a *app) serve(ctx context.Context, o *serveOptions) error {
 		renderer := dryrun.New(mc.client, mc.mapper, 8)
 		svc.Renderer = bot.ClusterRenderer{Objects: renderer}
 		svc.Follow = bot.Following{Clusters: renderer, Timeout: o.followTimeout}
+		svc.Events = kubeevents.New(mc.client, mc.mapper)
 		if o.watchLabels {
 			drift, err := driftWatch(a, svc, renderer, providers, o)
 			if err != nil {

@@ -276,6 +276,16 @@ func TestDryRunAndGuard(t *testing.T) {
 	if v := got.GetLabels()["release.giantswarm.io/version"]; v != cluster.GetLabels()["release.giantswarm.io/version"] {
 		t.Errorf("the Cluster's version is %s after the bot's patches, want it unchanged", v)
 	}
+	// The bot records Events on Clusters for real.
+	ev := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "v1", "kind": "Event",
+		"metadata":       map[string]any{"name": "peu01.opened", "namespace": "org-acme"},
+		"involvedObject": map[string]any{"apiVersion": cluster.GetAPIVersion(), "kind": "Cluster", "namespace": "org-acme", "name": cluster.GetName()},
+		"reason":         "UpgradePullRequestOpened", "message": "upgrade proposed", "type": "Normal",
+	}}
+	if err := botClient.Create(ctx, ev); err != nil {
+		t.Errorf("the bot cannot record an Event: %v", err)
+	}
 	// Reads work; Secrets are not the bot's.
 	if err := botClient.Get(ctx, client.ObjectKeyFromObject(target), got); err != nil {
 		t.Errorf("the bot cannot read a Cluster: %v", err)
