@@ -33,7 +33,7 @@ func (p *Provider) MergeState(ctx context.Context, repo string, number int) (vcs
 		return vcs.MergeState{}, wrap(err, "listing the reviews of pull request #%d of %s", number, repo)
 	}
 	if st.Checks, err = checks(ctx, c, owner, name, st.HeadSHA); err != nil {
-		return vcs.MergeState{}, wrap(err, "reading the checks of pull request #%d of %s at %s", number, repo, short(st.HeadSHA))
+		return vcs.MergeState{}, wrap(err, "reading the checks of pull request #%d of %s at %.12s", number, repo, st.HeadSHA)
 	}
 	return st, nil
 }
@@ -171,11 +171,4 @@ func (p *Provider) MergePullRequest(ctx context.Context, repo string, number int
 		}
 	}
 	return wrap(err, "merging pull request #%d of %s", number, repo)
-}
-
-func short(sha string) string {
-	if len(sha) > 12 {
-		return sha[:12]
-	}
-	return sha
 }

@@ -243,9 +243,8 @@ func (s *Server) MergePullRequest(ctx context.Context, t testing.TB, repoName st
 	func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		rp := s.repoLocked(repoName)
-		i := pullOf(rp, strconv.Itoa(number))
-		if i == nil || i.state != "open" {
+		_, i := s.pullLocked(t, repoName, number)
+		if i.state != "open" {
 			t.Fatalf("github fake: %s has no open pull request #%d", repoName, number)
 		}
 		merger := s.userLocked(login)

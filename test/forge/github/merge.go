@@ -270,17 +270,25 @@ func (s *Server) checkRunObject(rp *repo, sha string, c *checkRun) object {
 	}
 }
 
+// pullLocked is pull request number of repoName, failing the test when
+// there is none. s.mu is held.
+func (s *Server) pullLocked(t testing.TB, repoName string, number int) (*repo, *issue) {
+	t.Helper()
+	rp := s.repoLocked(repoName)
+	i := pullOf(rp, strconv.Itoa(number))
+	if i == nil {
+		t.Fatalf("github fake: %s has no pull request #%d", repoName, number)
+	}
+	return rp, i
+}
+
 // Review submits a review of pull request number as login: state is
 // APPROVED, CHANGES_REQUESTED or COMMENTED.
 func (s *Server) Review(t testing.TB, repoName string, number int, login, state string) {
 	t.Helper()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rp := s.repoLocked(repoName)
-	i := pullOf(rp, strconv.Itoa(number))
-	if i == nil {
-		t.Fatalf("github fake: %s has no pull request #%d", repoName, number)
-	}
+	_, i := s.pullLocked(t, repoName, number)
 	i.pull.reviews = append(i.pull.reviews, &review{
 		id: s.id(), user: s.userLocked(login), state: state, commitID: i.pull.headSHA, submitted: stamp(s.clock()),
 	})
@@ -292,11 +300,7 @@ func (s *Server) SetStatus(t testing.TB, repoName string, number int, context, s
 	t.Helper()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rp := s.repoLocked(repoName)
-	i := pullOf(rp, strconv.Itoa(number))
-	if i == nil {
-		t.Fatalf("github fake: %s has no pull request #%d", repoName, number)
-	}
+	rp, i := s.pullLocked(t, repoName, number)
 	now := stamp(s.clock())
 	sha := i.pull.headSHA
 	for _, st := range rp.statuses[sha] {
@@ -315,11 +319,7 @@ func (s *Server) SetCheckRun(t testing.TB, repoName string, number int, name, st
 	t.Helper()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rp := s.repoLocked(repoName)
-	i := pullOf(rp, strconv.Itoa(number))
-	if i == nil {
-		t.Fatalf("github fake: %s has no pull request #%d", repoName, number)
-	}
+	rp, i := s.pullLocked(t, repoName, number)
 	now := stamp(s.clock())
 	sha := i.pull.headSHA
 	run := &checkRun{id: s.id(), name: name, status: status, started: now}

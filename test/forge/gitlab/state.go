@@ -404,16 +404,10 @@ func (s *Server) MergeMergeRequest(ctx context.Context, t testing.TB, repo strin
 		}
 		return mr.source, mr.target, mr.title
 	}()
-	sha := func() string {
-		s.gitMu.Lock()
-		defer s.gitMu.Unlock()
-		work := t.TempDir()
-		s.run(ctx, t, "", "clone", "--quiet", s.git.Path(repo), work)
-		s.run(ctx, t, work, "checkout", "--quiet", "-B", target, "origin/"+target)
-		s.run(ctx, t, work, "merge", "--quiet", "--no-ff", "-m", fmt.Sprintf("Merge branch '%s' into '%s'\n\n%s", source, target, title), "origin/"+source)
-		s.run(ctx, t, work, "push", "--quiet", "origin", "HEAD:refs/heads/"+target)
-		return strings.TrimSpace(s.run(ctx, t, work, "rev-parse", "HEAD"))
-	}()
+	sha, err := s.mergeGit(ctx, repo, source, target, title, int64(iid), false)
+	if err != nil {
+		t.Fatalf("gitlab fake: merging !%d of %s: %v", iid, repo, err)
+	}
 	payload := func() map[string]any {
 		s.mu.Lock()
 		defer s.mu.Unlock()
