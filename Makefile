@@ -21,12 +21,14 @@ ETCD_VERSION := v3.6.16
 CAPI_VERSION := v1.14.2
 CAPA_VERSION := v2.13.0
 KYVERNO_VERSION := v1.19.1
+HELM_VERSION    := v4.3.2
 # GitHub's official API description and example webhook payloads, from npm:
 # the GitHub fake is validated against the one, webhooks are fed the other.
 OCTOKIT_OPENAPI_VERSION  := 23.0.2
 OCTOKIT_WEBHOOKS_VERSION := 7.6.1
 NPM_CACHE    := .cache/npm/openapi-$(OCTOKIT_OPENAPI_VERSION)-webhooks-$(OCTOKIT_WEBHOOKS_VERSION)
 KYVERNO      := .cache/tools/kyverno-$(KYVERNO_VERSION)
+HELM         := .cache/tools/helm-$(HELM_VERSION)
 ASSETS       := .cache/tools/kube-$(KUBE_VERSION)-etcd-$(ETCD_VERSION)
 CRDS         := .cache/crds
 KUBE_LDFLAGS := -s -w -X k8s.io/component-base/version.gitVersion=$(KUBE_VERSION) \
@@ -62,7 +64,7 @@ test: lint test-assets ## Run the whole test suite (builds the real API server o
 	$(GO) test -count=1 $(PKGS)
 
 .PHONY: test-assets
-test-assets: $(NPM_CACHE)/node_modules $(ASSETS)/kube-apiserver $(ASSETS)/etcd $(KYVERNO)/kyverno $(KYVERNO)/kubectl-kyverno $(CRDS)/cluster-api-$(CAPI_VERSION) $(CRDS)/cluster-api-provider-aws-$(CAPA_VERSION) $(CRDS)/kyverno-$(KYVERNO_VERSION) ## Build kube-apiserver, etcd and Kyverno, fetch the CRDs (cached in .cache/)
+test-assets: $(NPM_CACHE)/node_modules $(ASSETS)/kube-apiserver $(ASSETS)/etcd $(KYVERNO)/kyverno $(KYVERNO)/kubectl-kyverno $(CRDS)/cluster-api-$(CAPI_VERSION) $(CRDS)/cluster-api-provider-aws-$(CAPA_VERSION) $(CRDS)/kyverno-$(KYVERNO_VERSION) $(HELM)/helm ## Build kube-apiserver, etcd and Kyverno, fetch the CRDs (cached in .cache/)
 
 $(ASSETS)/kube-apiserver: tools/kube-apiserver/go.mod tools/kube-apiserver/go.sum
 	@mkdir -p $(@D)
@@ -82,6 +84,12 @@ $(KYVERNO)/kubectl-kyverno: tools/kyverno/go.mod tools/kyverno/go.sum
 $(KYVERNO)/kyverno: tools/kyverno/go.mod tools/kyverno/go.sum
 	@mkdir -p $(@D)
 	cd tools/kyverno && $(GO) build -trimpath -ldflags '-s -w' -o $(CURDIR)/$@.tmp github.com/kyverno/kyverno/cmd/kyverno
+	mv $@.tmp $@
+
+# The Helm CLI for the chart tests (test/helm), pinned by tools/helm.
+$(HELM)/helm: tools/helm/go.mod tools/helm/go.sum
+	@mkdir -p $(@D)
+	cd tools/helm && $(GO) build -trimpath -ldflags '-s -w' -o $(CURDIR)/$@.tmp helm.sh/helm/v4/cmd/helm
 	mv $@.tmp $@
 
 $(NPM_CACHE)/node_modules:

@@ -59,6 +59,11 @@ type Dashboard struct {
 	Decisions []Decision
 	// Open are the bot's open pull requests, by cluster ID.
 	Open map[string]vcs.PullRequest
+	// Merged are the pull requests the bot automerged this time, by
+	// cluster ID; Unmerged says why an open one the policy automerges is
+	// not merged yet.
+	Merged   map[string]vcs.PullRequest
+	Unmerged map[string]string
 	// Limited and Declined are clusters the reconcile held back for the
 	// pull request limits, or because a person closed the pull request
 	// for that version.
@@ -116,7 +121,15 @@ func (d *Dashboard) sections() []dashboardSection {
 			if newer := cmp.Or(dec.Target, dec.Requestable); newer != "" && newer != target {
 				item += fmt.Sprintf(" (%s is available)", newer)
 			}
+			if why := d.Unmerged[dec.Name]; why != "" {
+				item += "; automerge: " + why
+			}
 			open.items = append(open.items, "- "+item)
+			continue
+		}
+		if pr, ok := d.Merged[dec.Name]; ok {
+			_, target, _ := parseBranch(pr.Head)
+			open.items = append(open.items, fmt.Sprintf("- %s %s → %s: %s merged automatically", name, current, target, prLink(pr)))
 			continue
 		}
 		target := cmp.Or(dec.Target, dec.Requestable)

@@ -48,6 +48,11 @@ func TestDashboardGolden(t *testing.T) {
 		{name: "limited-declined-broken-policy", now: noon,
 			dash:    Dashboard{Limited: []string{"org-globex/pus01"}, Declined: []string{"org-acme/peu02"}, ConcurrentLimit: 10, HourlyLimit: 2},
 			problem: "prHourlyLimit: lots\nschedule: [\"* 25 * * *\"]\n"},
+		{name: "automerge", now: noon, policy: "automerge: {updates: [minor], approvals: 1}\n", dash: Dashboard{
+			Open:     map[string]vcs.PullRequest{"org-globex/pus01": {Number: 8, Head: "upgrade-bot/pus01/v31.1.0", URL: "https://github.com/acme/gitops/pull/8"}},
+			Unmerged: map[string]string{"org-globex/pus01": "waiting for approvals: 0 of 1"},
+			Merged:   map[string]vcs.PullRequest{"org-acme/peu02": {Number: 7, Head: "upgrade-bot/peu02/v30.1.0", URL: "https://github.com/acme/gitops/pull/7"}},
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -72,7 +77,9 @@ func TestDashboardGolden(t *testing.T) {
 			ticked := strings.ReplaceAll(body, "- [ ] ", "- [x] ")
 			var want []DashboardRequest
 			for _, dec := range d.Decisions {
-				if _, open := d.Open[dec.Name]; !open && cmp.Or(dec.Target, dec.Requestable) != "" {
+				_, open := d.Open[dec.Name]
+				_, merged := d.Merged[dec.Name]
+				if !open && !merged && cmp.Or(dec.Target, dec.Requestable) != "" {
 					want = append(want, DashboardRequest{Cluster: dec.Name, Target: cmp.Or(dec.Target, dec.Requestable)})
 				}
 			}

@@ -46,6 +46,10 @@ type Decision struct {
 	Wave string `json:"wave,omitempty"`
 	// Until is the earliest time a wait can end, when known.
 	Until *time.Time `json:"until,omitempty"`
+	// Automerge is true when the bot merges the proposed pull request
+	// itself, once the forge says it can and merge says it may.
+	Automerge bool `json:"automerge,omitempty"`
+	merge     policy.Automerge
 }
 
 // Decider decides, for every cluster of a repository, whether the bot
@@ -121,6 +125,9 @@ func (d *Decider) Decide(repo *render.Repository, now time.Time) []Decision {
 			continue
 		}
 		dec.Action, dec.Reason = ActionPropose, fmt.Sprintf("%s is allowed and the window is open", updateText(cur, target))
+		if e.settings.Automerge(cur.String(), target.Version.String()) {
+			dec.Automerge, dec.merge = true, e.settings.Merge
+		}
 	}
 	return out
 }

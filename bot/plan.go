@@ -42,6 +42,9 @@ type Planner struct {
 	Progress func(done, total int)
 	// Log receives debug records of the pipeline's phases; none when nil.
 	Log *slog.Logger
+	// Observe, when set, is told how long each plan of a tree took: the
+	// render duration operators watch.
+	Observe func(time.Duration)
 }
 
 // Plan is what a request would change.
@@ -183,6 +186,9 @@ func (p *Planner) log() *slog.Logger {
 }
 
 func (p *Planner) planTree(ctx context.Context, repo *render.Repository, req Request, target *semver.Version) (*Plan, error) {
+	if p.Observe != nil {
+		defer func(start time.Time) { p.Observe(time.Since(start)) }(time.Now())
+	}
 	start := time.Now()
 	log := p.log()
 	plan := &Plan{Target: target.String(), CatalogWarnings: p.Catalog.Warnings()}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/upgrade-bot/upgrade-bot/bot/policy"
+	"github.com/upgrade-bot/upgrade-bot/releases"
 	"github.com/upgrade-bot/upgrade-bot/render"
 	"github.com/upgrade-bot/upgrade-bot/vcs"
 )
@@ -38,6 +39,30 @@ type ReconcileResult struct {
 	// Dashboard is the number of the repository's dashboard issue; zero
 	// when the policy turns it off.
 	Dashboard int
+	// Merged are the clusters whose pull request the bot automerged.
+	Merged []string
+	// Unmerged are the clusters whose pull request the policy automerges
+	// but the bot did not merge yet, and why (checks pending, approvals
+	// missing, the forge's own rules).
+	Unmerged map[string]string
+}
+
+// NextWake is the earliest time after now at which a decision of the
+// reconcile may change by itself — a window opens, a freeze ends, a
+// release becomes old enough, a wave's soak ends — so that a scheduler
+// runs then, not only at its next interval (Renovate's "no run hit the
+// window" never happens). False when no wait has a known end.
+func (r *ReconcileResult) NextWake(now time.Time) (time.Time, bool) {
+	var next time.Time
+	for _, d := range r.Decisions {
+		if d.Action != ActionWait || d.Until == nil || !d.Until.After(now) {
+			continue
+		}
+		if next.IsZero() || d.Until.Before(next) {
+			next = *d.Until
+		}
+	}
+	return next, !next.IsZero()
 }
 
 // Reconcile brings one repository's release-driven upgrade pull requests
@@ -146,13 +171,19 @@ func (s *Service) reconcile(ctx context.Context, p vcs.Provider, repo string, ed
 				res.Declined = append(res.Declined, name)
 				continue
 			}
-			if limit := settings.PRConcurrentLimit; limit > 0 && len(openBranches) >= limit {
-				res.Limited = append(res.Limited, name)
-				continue
-			}
-			if limit := settings.PRHourlyLimit; limit > 0 && openedLastHour >= limit {
-				res.Limited = append(res.Limited, name)
-				continue
+			// A newer release for a cluster that has an open pull request
+			// replaces it: the count of open pull requests stays, and, as
+			// when Renovate updates its branch, it is not a new one for the
+			// hourly limit.
+			if !replacesOpen(openBranches, path.Base(name)) {
+				if limit := settings.PRConcurrentLimit; limit > 0 && len(openBranches) >= limit {
+					res.Limited = append(res.Limited, name)
+					continue
+				}
+				if limit := settings.PRHourlyLimit; limit > 0 && openedLastHour >= limit {
+					res.Limited = append(res.Limited, name)
+					continue
+				}
 			}
 		}
 		plan, err := planner.PlanTree(ctx, tree, Request{Clusters: []string{name}, Target: dec.Target, Mode: ModePropose, Actor: "release"})
@@ -172,8 +203,10 @@ func (s *Service) reconcile(ctx context.Context, p vcs.Provider, repo string, ed
 			res.Opened = append(res.Opened, name)
 			delivered++
 			if !exists {
+				if !replacesOpen(openBranches, path.Base(name)) {
+					openedLastHour++
+				}
 				openBranches[branch] = true
-				openedLastHour++
 			}
 		}
 	}
@@ -183,17 +216,20 @@ func (s *Service) reconcile(ctx context.Context, p vcs.Provider, repo string, ed
 	if len(res.Declined) > 0 {
 		s.log(ctx).Info("not proposing versions whose pull request a person closed", "repo", repo, "clusters", res.Declined)
 	}
-	if !pf.Dashboard() {
-		return res, nil
-	}
 	if delivered > 0 {
 		// Deliveries open and supersede pull requests: list them again.
 		if open, err = retry(ctx, s, func() ([]vcs.PullRequest, error) { return p.PullRequests(ctx, repo, branchPrefix) }); err != nil {
 			return res, fmt.Errorf("listing the bot's pull requests in %s: %w", repo, err)
 		}
 	}
+	byCluster := openByCluster(res.Decisions, open)
+	merged := s.automerge(ctx, p, repo, res, byCluster)
+	if !pf.Dashboard() {
+		s.reconciled(p, repo, now)
+		return res, nil
+	}
 	dash := &Dashboard{
-		Decisions: res.Decisions, Open: openByCluster(res.Decisions, open),
+		Decisions: res.Decisions, Open: byCluster, Merged: merged, Unmerged: res.Unmerged,
 		Limited: res.Limited, Declined: res.Declined, Failed: failed,
 		ConcurrentLimit: settings.PRConcurrentLimit, HourlyLimit: settings.PRHourlyLimit,
 		PolicyProblem: problem,
@@ -201,7 +237,121 @@ func (s *Service) reconcile(ctx context.Context, p vcs.Provider, repo string, ed
 	if res.Dashboard, err = s.writeDashboard(ctx, p, repo, board, dash.Render(min(p.CommentLimit(), CommentLimit))); err != nil {
 		return res, err
 	}
+	s.reconciled(p, repo, now)
 	return res, nil
+}
+
+// reconciled tells s.Metrics that a reconcile of repo succeeded.
+func (s *Service) reconciled(p vcs.Provider, repo string, at time.Time) {
+	if s.Metrics != nil {
+		s.Metrics.Reconciled(p.Name(), repo, at)
+	}
+}
+
+// replacesOpen reports whether cluster has an open upgrade pull request
+// (for another target), which a new one supersedes.
+func replacesOpen(openBranches map[string]bool, cluster string) bool {
+	for b, open := range openBranches {
+		if c, _, ok := parseBranch(b); open && ok && c == cluster {
+			return true
+		}
+	}
+	return false
+}
+
+// automerge merges the open pull request of every cluster whose decision
+// is to propose with automerge — the window is open now — when the forge
+// says it can be merged and the policy's approvals and checks are there.
+// The merge is of the head that was checked, so a push in between stops
+// it. Merged pull requests leave open and are returned by cluster; a pull
+// request not merged yet says why in res.Unmerged. A failure to merge one
+// is logged and reported there, not fatal: the next reconcile tries again.
+func (s *Service) automerge(ctx context.Context, p vcs.Provider, repo string, res *ReconcileResult, open map[string]vcs.PullRequest) map[string]vcs.PullRequest {
+	merged := map[string]vcs.PullRequest{}
+	for _, dec := range res.Decisions {
+		if dec.Action != ActionPropose || !dec.Automerge {
+			continue
+		}
+		pr, ok := open[dec.Name]
+		if !ok {
+			continue
+		}
+		if _, target, _ := parseBranch(pr.Head); target != dec.Target {
+			continue
+		}
+		why, err := s.mergeOne(ctx, p, repo, pr, dec)
+		if err != nil {
+			s.log(ctx).Warn("automerging an upgrade pull request", "repo", repo, "cluster", dec.Name, "number", pr.Number, "error", err)
+			why = "merging failed, tried again on the next run: " + err.Error()
+		}
+		if why != "" {
+			if res.Unmerged == nil {
+				res.Unmerged = map[string]string{}
+			}
+			res.Unmerged[dec.Name] = why
+			continue
+		}
+		res.Merged = append(res.Merged, dec.Name)
+		s.count(p, "merged")
+		merged[dec.Name] = pr
+		delete(open, dec.Name)
+	}
+	if len(res.Merged) > 0 {
+		s.log(ctx).Info("automerged upgrade pull requests", "repo", repo, "clusters", res.Merged)
+	}
+	return merged
+}
+
+// mergeOne merges one pull request when everything says it may, and
+// returns why not otherwise ("" when merged).
+func (s *Service) mergeOne(ctx context.Context, p vcs.Provider, repo string, pr vcs.PullRequest, dec Decision) (string, error) {
+	st, err := retry(ctx, s, func() (vcs.MergeState, error) { return p.MergeState(ctx, repo, pr.Number) })
+	if err != nil {
+		return "", err
+	}
+	rule := dec.merge
+	switch {
+	case rule.Checks && st.Checks == vcs.ChecksNone:
+		return "no status checks are reported on its head, and automerge.checks requires passing ones (set checks: false where the repository has none)", nil
+	case rule.Checks && st.Checks == vcs.ChecksPending:
+		return "waiting for its checks to finish", nil
+	case rule.Checks && st.Checks == vcs.ChecksFailed:
+		return "its checks failed; a person must look at it", nil
+	case st.Approvals < rule.Approvals:
+		return fmt.Sprintf("waiting for approvals: %d of %d", st.Approvals, rule.Approvals), nil
+	case !st.Mergeable:
+		return "the forge does not merge it yet: " + st.Blocker, nil
+	}
+	method := vcs.MergeMethod(cmp.Or(rule.Method, policy.Merge))
+	err = do(ctx, s, func() error {
+		return p.MergePullRequest(ctx, repo, pr.Number, vcs.MergeOptions{Method: method, SHA: st.HeadSHA})
+	})
+	if errors.Is(err, vcs.ErrNotMergeable) {
+		return "the forge refused to merge it: " + err.Error(), nil
+	}
+	if err != nil {
+		return "", err
+	}
+	checks := "checks not required"
+	if rule.Checks {
+		checks = "checks passed"
+	}
+	note := fmt.Sprintf("Merged automatically (%s): the repository's policy automerges %s, inside the window; %d approval(s) of %d required, %s.",
+		method, updateKind(dec), st.Approvals, rule.Approvals, checks)
+	if err := s.upsertComments(ctx, p, repo, vcs.Thread{Number: pr.Number, PullRequest: true}, "automerge", []string{note}); err != nil {
+		s.log(ctx).Warn("commenting on an automerged pull request", "repo", repo, "number", pr.Number, "error", err)
+	}
+	return "", nil
+}
+
+// updateKind is the decision's update type in words: "patch upgrades".
+func updateKind(dec Decision) string {
+	from, err1 := releases.ParseVersion(dec.Current)
+	to, err2 := releases.ParseVersion(dec.Target)
+	if err1 != nil || err2 != nil {
+		return "this upgrade"
+	}
+	return string(policy.UpdateTypeOf(from, to)) + " upgrades"
 }
 
 // findDashboard is the repository's dashboard issue, nil when there is

@@ -51,6 +51,12 @@ type Service struct {
 	// Log receives the bot's logs; a logger in the job's context (see
 	// logr.NewContextWithSlogLogger) takes precedence.
 	Log *slog.Logger
+	// Metrics, when set, is told about pull requests, reconciles and
+	// renders.
+	Metrics Metrics
+	// Events, when set, records on the management cluster's Cluster
+	// resources that an upgrade pull request was opened or merged.
+	Events ClusterEvents
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 	// Follow follows merged upgrades on the management cluster and
@@ -121,7 +127,46 @@ func (s *Service) label() string {
 }
 
 func (s *Service) planner(ctx context.Context) *Planner {
-	return &Planner{Catalog: s.Catalog(), Renderer: s.Renderer, Label: s.Label, Now: s.Now, Log: s.log(ctx)}
+	var observe func(time.Duration)
+	if s.Metrics != nil {
+		observe = s.Metrics.Rendered
+	}
+	return &Planner{Catalog: s.Catalog(), Renderer: s.Renderer, Label: s.Label, Now: s.Now, Log: s.log(ctx), Observe: observe}
+}
+
+// Metrics is told what the bot does, for its operators' dashboards.
+type Metrics interface {
+	// PullRequest counts a pull request opened, updated, closed
+	// (superseded) or merged (automerged) on forge.
+	PullRequest(forge, action string)
+	// Reconciled records a successful reconcile of repo.
+	Reconciled(forge, repo string, at time.Time)
+	// Rendered observes how long a plan took.
+	Rendered(d time.Duration)
+}
+
+// ClusterEvents records Kubernetes Events on Cluster resources.
+type ClusterEvents interface {
+	Record(ctx context.Context, namespace, name, reason, message string) error
+}
+
+// event records an Event on the Cluster id ("namespace/name"), when there
+// are events; a failure is logged, never the request's.
+func (s *Service) event(ctx context.Context, id, reason, message string) {
+	ns, name, ok := strings.Cut(id, "/")
+	if s.Events == nil || !ok {
+		return
+	}
+	if err := s.Events.Record(ctx, ns, name, reason, message); err != nil {
+		s.log(ctx).Warn("recording an event on the cluster", "cluster", id, "reason", reason, "error", err)
+	}
+}
+
+// count tells s.Metrics about a pull request, when there are metrics.
+func (s *Service) count(p vcs.Provider, action string) {
+	if s.Metrics != nil {
+		s.Metrics.PullRequest(p.Name(), action)
+	}
 }
 
 // Handle acts on one forge event. An error is returned only for failures
@@ -153,7 +198,13 @@ func (s *Service) Handle(ctx context.Context, p vcs.Provider, ev vcs.Event) erro
 		if pr == nil {
 			return nil
 		}
-		if _, _, ours := parseBranch(pr.Head); !ours || s.Follow.Clusters == nil {
+		if _, _, ours := parseBranch(pr.Head); !ours {
+			return nil
+		}
+		if cluster, target, ok := bodyMarker(pr.Body); ok {
+			s.event(ctx, cluster, "UpgradePullRequestMerged", fmt.Sprintf("upgrade to release v%s merged in %s; Flux applies it", strings.TrimPrefix(target, "v"), pr.URL))
+		}
+		if s.Follow.Clusters == nil {
 			return nil
 		}
 		life := s.Lifetime
@@ -570,6 +621,8 @@ func (s *Service) deliver(ctx context.Context, p vcs.Provider, repo string, ws *
 			return nil, fmt.Errorf("opening the pull request for %s: %w", branch, err)
 		}
 		log.Info("opened a pull request", "number", pr.Number)
+		s.count(p, "opened")
+		s.event(ctx, cp.ID(), "UpgradePullRequestOpened", fmt.Sprintf("upgrade to release v%s proposed in %s", strings.TrimPrefix(cp.To, "v"), pr.URL))
 	} else if pr.Title != title || !strings.HasSuffix(strings.TrimSpace(pr.Body), strings.TrimSpace(Body(cp))) {
 		// The text changed (the releases or the base moved). Who asked
 		// first stays as written unless the text must change anyway.
@@ -577,6 +630,7 @@ func (s *Service) deliver(ctx context.Context, p vcs.Provider, repo string, ws *
 			return nil, fmt.Errorf("updating pull request #%d: %w", pr.Number, err)
 		}
 		log.Info("updated a pull request", "number", pr.Number)
+		s.count(p, "updated")
 	}
 	pages := DiffComments(cp, min(p.CommentLimit(), CommentLimit), 200)
 	if err := s.upsertComments(ctx, p, repo, vcs.Thread{Number: pr.Number, PullRequest: true}, "diff:"+cp.ID(), pages); err != nil {
@@ -660,6 +714,7 @@ func (s *Service) supersede(ctx context.Context, p vcs.Provider, repo string, cp
 		}
 		s.rememberClosed(p.Name()+"/"+repo, old.Number, old.Head, true)
 		s.log(ctx).Info("closed a superseded pull request", "repo", repo, "number", old.Number, "by", current.Number)
+		s.count(p, "closed")
 	}
 	return nil
 }

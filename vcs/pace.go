@@ -142,8 +142,9 @@ func (p *Pacer) take() time.Duration {
 }
 
 // Paced is a Provider whose content-creating requests go through a Pacer:
-// CreatePullRequest, UpdatePullRequest, ClosePullRequest, CreateComment,
-// EditComment and React. (GitHub counts edits as content creation; closing
+// CreatePullRequest, UpdatePullRequest, ClosePullRequest,
+// MergePullRequest, CreateComment, EditComment, React, CreateIssue and
+// EditIssue. (GitHub counts edits as content creation; closing
 // is a write of the same kind, and rare.) Every other method is the
 // Provider's own.
 type Paced struct {
@@ -212,4 +213,28 @@ func (p *Paced) React(ctx context.Context, repo string, ref CommentRef, content 
 		return err
 	}
 	return p.Provider.React(ctx, repo, ref, content)
+}
+
+// MergePullRequest merges a pull request, in pace.
+func (p *Paced) MergePullRequest(ctx context.Context, repo string, number int, opts MergeOptions) error {
+	if err := p.wait(ctx, fmt.Sprintf("merging pull request #%d of %s", number, repo)); err != nil {
+		return err
+	}
+	return p.Provider.MergePullRequest(ctx, repo, number, opts)
+}
+
+// CreateIssue opens an issue, in pace.
+func (p *Paced) CreateIssue(ctx context.Context, repo, title, body string) (*Issue, error) {
+	if err := p.wait(ctx, "opening an issue in "+repo); err != nil {
+		return nil, err
+	}
+	return p.Provider.CreateIssue(ctx, repo, title, body)
+}
+
+// EditIssue edits an issue, in pace.
+func (p *Paced) EditIssue(ctx context.Context, repo string, number int, title, body string) error {
+	if err := p.wait(ctx, fmt.Sprintf("editing issue #%d of %s", number, repo)); err != nil {
+		return err
+	}
+	return p.Provider.EditIssue(ctx, repo, number, title, body)
 }

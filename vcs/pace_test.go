@@ -141,6 +141,18 @@ func (c *countingProvider) React(context.Context, string, vcs.CommentRef, vcs.Re
 	c.calls["React"]++
 	return nil
 }
+func (c *countingProvider) MergePullRequest(context.Context, string, int, vcs.MergeOptions) error {
+	c.calls["MergePullRequest"]++
+	return nil
+}
+func (c *countingProvider) CreateIssue(context.Context, string, string, string) (*vcs.Issue, error) {
+	c.calls["CreateIssue"]++
+	return &vcs.Issue{}, nil
+}
+func (c *countingProvider) EditIssue(context.Context, string, int, string, string) error {
+	c.calls["EditIssue"]++
+	return nil
+}
 func (c *countingProvider) FindPullRequest(context.Context, string, string) (*vcs.PullRequest, error) {
 	c.calls["FindPullRequest"]++
 	return nil, nil
@@ -161,6 +173,9 @@ func TestPacedPacesEveryWriteAndNoRead(t *testing.T) {
 		func() error { _, err := p.CreateComment(ctx, "o/r", ref.Thread, "b"); return err },
 		func() error { return p.EditComment(ctx, "o/r", ref, "b") },
 		func() error { return p.React(ctx, "o/r", ref, vcs.ReactionRocket) },
+		func() error { return p.MergePullRequest(ctx, "o/r", 1, vcs.MergeOptions{Method: vcs.MethodSquash}) },
+		func() error { _, err := p.CreateIssue(ctx, "o/r", "t", "b"); return err },
+		func() error { return p.EditIssue(ctx, "o/r", 1, "t", "b") },
 	}
 	for i, w := range writes {
 		if err := w(); err != nil {
@@ -173,7 +188,7 @@ func TestPacedPacesEveryWriteAndNoRead(t *testing.T) {
 			t.Fatalf("after %d writes the pacer slept %d times, want %d", i+1, len(clock.slept), i)
 		}
 	}
-	for _, m := range []string{"CreatePullRequest", "UpdatePullRequest", "ClosePullRequest", "CreateComment", "EditComment", "React"} {
+	for _, m := range []string{"CreatePullRequest", "UpdatePullRequest", "ClosePullRequest", "CreateComment", "EditComment", "React", "MergePullRequest", "CreateIssue", "EditIssue"} {
 		if inner.calls[m] != 1 {
 			t.Errorf("%s reached the provider %d times, want 1", m, inner.calls[m])
 		}

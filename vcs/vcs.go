@@ -55,6 +55,14 @@ type Provider interface {
 	UpdatePullRequest(ctx context.Context, repo string, number int, title, body string) error
 	// ClosePullRequest closes a pull request without merging it.
 	ClosePullRequest(ctx context.Context, repo string, number int) error
+	// MergeState is what the forge says about merging an open pull request
+	// now: whether it would, its approvals, its checks on the head.
+	MergeState(ctx context.Context, repo string, number int) (MergeState, error)
+	// MergePullRequest merges an open pull request, provided its head is
+	// still opts.SHA. A pull request the forge will not merge (conflicts,
+	// protection, a head that moved) returns an error wrapping
+	// ErrNotMergeable.
+	MergePullRequest(ctx context.Context, repo string, number int, opts MergeOptions) error
 
 	// Comments lists the comments of an issue or pull request, oldest
 	// first.
@@ -174,6 +182,81 @@ type Issue struct {
 	URL    string
 }
 
+// Checks sums up the status checks (GitHub's statuses and check runs,
+// GitLab's pipeline) of a pull request's head.
+type Checks string
+
+// The states of a head's checks.
+const (
+	// ChecksNone: the forge reports no check at all.
+	ChecksNone Checks = "none"
+	// ChecksPending: some check has not finished, none failed.
+	ChecksPending Checks = "pending"
+	// ChecksPassed: every check finished, none failed (neutral and
+	// skipped count as passed).
+	ChecksPassed Checks = "passed"
+	// ChecksFailed: some check failed, errored, was cancelled or timed out.
+	ChecksFailed Checks = "failed"
+)
+
+// SumChecks sums up the states of a head's checks: failed when one
+// failed, else pending when one is pending, else passed; none when there
+// are none.
+func SumChecks(all []Checks) Checks {
+	sum := ChecksNone
+	for _, c := range all {
+		switch {
+		case c == ChecksFailed:
+			return ChecksFailed
+		case c == ChecksPending:
+			sum = ChecksPending
+		case c == ChecksPassed && sum == ChecksNone:
+			sum = ChecksPassed
+		}
+	}
+	return sum
+}
+
+// MergeState is what the forge says about merging a pull request now.
+type MergeState struct {
+	// HeadSHA is the head commit the state is about.
+	HeadSHA string
+	// Mergeable is true when the forge would merge the pull request now
+	// by its own rules (conflicts, branch protection, the approvals and
+	// checks it enforces itself). It is false while the forge is still
+	// working it out.
+	Mergeable bool
+	// Blocker is why not, in the forge's terms, when not Mergeable.
+	Blocker string
+	// Approvals counts the people whose latest review approves.
+	Approvals int
+	// Checks sums up the head's status checks.
+	Checks Checks
+}
+
+// MergeMethod is how a pull request is merged.
+type MergeMethod string
+
+// The merge methods.
+const (
+	// MethodMerge makes a merge commit.
+	MethodMerge MergeMethod = "merge"
+	// MethodSquash squashes the pull request into one commit.
+	MethodSquash MergeMethod = "squash"
+	// MethodRebase puts the pull request's commits onto the base branch.
+	// GitLab merges as the project's merge method says, so there it is
+	// MethodMerge.
+	MethodRebase MergeMethod = "rebase"
+)
+
+// MergeOptions is how to merge a pull request.
+type MergeOptions struct {
+	Method MergeMethod
+	// SHA is the head the merge was decided on: the forge refuses the
+	// merge when the head has moved since.
+	SHA string
+}
+
 // NewPullRequest is what opening a pull request needs.
 type NewPullRequest struct {
 	Head, Base  string
@@ -272,6 +355,10 @@ var ErrNotFound = errors.New("not found")
 
 // ErrForbidden marks a request the bot's credentials may not make.
 var ErrForbidden = errors.New("forbidden")
+
+// ErrNotMergeable is wrapped by the error of a merge the forge refused:
+// conflicts, branch protection, a head that moved since it was checked.
+var ErrNotMergeable = errors.New("the forge would not merge the pull request")
 
 // TransientError is a failure worth retrying: a 5xx answer, a rate limit,
 // a network error. RetryAfter is how long the forge asked to wait, zero

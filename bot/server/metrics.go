@@ -17,6 +17,7 @@ const (
 	outcomeBadRequest   = "bad_request"
 	outcomeQueueFull    = "queue_full"
 	outcomeShuttingDown = "shutting_down"
+	outcomeInactive     = "inactive"
 )
 
 // The outcomes of a job, the "outcome" label of upgrade_bot_jobs_total.
@@ -60,7 +61,7 @@ func newMetrics(reg prometheus.Registerer, providers []string, queueLength func(
 
 	for _, p := range providers {
 		for _, o := range []string{outcomeAccepted, outcomeIgnored, outcomeDuplicate, outcomeUnauthorized,
-			outcomeTooLarge, outcomeBadRequest, outcomeQueueFull, outcomeShuttingDown} {
+			outcomeTooLarge, outcomeBadRequest, outcomeQueueFull, outcomeShuttingDown, outcomeInactive} {
 			m.requests.WithLabelValues(p, o)
 		}
 		for _, o := range []string{jobOK, jobError, jobPanic, jobAbandoned} {

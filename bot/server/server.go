@@ -83,6 +83,11 @@ type Options struct {
 	// Ready, when set, is asked by /readyz whether the bot can work
 	// (for example whether the management API answers).
 	Ready func(context.Context) error
+	// Active, when set, says whether this replica is the one that works:
+	// with several replicas and leader election, a follower answers
+	// /readyz and webhooks 503 with its error (so the Service sends the
+	// forge to the leader), while /healthz stays 200.
+	Active func() error
 	// Logger receives the server's records; discarded when nil.
 	Logger *slog.Logger
 	// Registerer is where the server's metrics are registered and
@@ -354,6 +359,12 @@ func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) {
 	if s.shuttingDown.Load() {
 		writeText(w, http.StatusServiceUnavailable, "not ready: shutting down")
 		return
+	}
+	if s.opts.Active != nil {
+		if err := s.opts.Active(); err != nil {
+			writeText(w, http.StatusServiceUnavailable, "not ready: "+err.Error())
+			return
+		}
 	}
 	if s.opts.Ready != nil {
 		if err := s.opts.Ready(r.Context()); err != nil {

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -141,6 +142,12 @@ func (p *testProvider) CreateIssue(context.Context, string, string, string) (*vc
 	return nil, errNotUsed
 }
 func (p *testProvider) EditIssue(context.Context, string, int, string, string) error {
+	return errNotUsed
+}
+func (p *testProvider) MergeState(context.Context, string, int) (vcs.MergeState, error) {
+	return vcs.MergeState{}, errNotUsed
+}
+func (p *testProvider) MergePullRequest(context.Context, string, int, vcs.MergeOptions) error {
 	return errNotUsed
 }
 func (p *testProvider) CommentLimit() int { return 65536 }
@@ -505,7 +512,7 @@ func metric(t *testing.T, g prometheus.Gatherer, name string, labels ...string) 
 	return 0
 }
 
-var webhookOutcomes = []string{"accepted", "ignored", "duplicate", "unauthorized", "too_large", "bad_request", "queue_full", "shutting_down"}
+var webhookOutcomes = []string{"accepted", "ignored", "duplicate", "unauthorized", "too_large", "bad_request", "queue_full", "shutting_down", "inactive"}
 
 var jobOutcomes = []string{"ok", "error", "panic", "abandoned"}
 
@@ -1090,6 +1097,7 @@ func TestMetricsEndpoint(t *testing.T) {
 		`upgrade_bot_webhook_requests_total{outcome="bad_request",provider="test"} 0`,
 		`upgrade_bot_webhook_requests_total{outcome="duplicate",provider="test"} 1`,
 		`upgrade_bot_webhook_requests_total{outcome="ignored",provider="test"} 1`,
+		`upgrade_bot_webhook_requests_total{outcome="inactive",provider="test"} 0`,
 		`upgrade_bot_webhook_requests_total{outcome="queue_full",provider="test"} 0`,
 		`upgrade_bot_webhook_requests_total{outcome="shutting_down",provider="test"} 0`,
 		`upgrade_bot_webhook_requests_total{outcome="too_large",provider="test"} 0`,
@@ -1152,4 +1160,52 @@ func TestRunTwice(t *testing.T) {
 	if err := h.srv.Run(t.Context(), ln); err == nil {
 		t.Error("second Run: no error")
 	}
+}
+
+// TestInactiveReplica: a follower of the leader election is alive but not
+// ready, and refuses webhooks without handling them, so that only the
+// leader works; once it leads, it accepts them.
+func TestInactiveReplica(t *testing.T) {
+	t.Parallel()
+	var leading atomic.Bool
+	active := func() error {
+		if !leading.Load() {
+			return errors.New("following replica-a, the leader")
+		}
+		return nil
+	}
+	handler := newRecorder(nil)
+	h := start(t, server.Options{Active: active}, handler)
+	get := func(path string) (int, string) {
+		t.Helper()
+		resp, err := h.client.Get(h.url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, strings.TrimSpace(string(body))
+	}
+	if code, body := get("/healthz"); code != 200 {
+		t.Errorf("a follower's /healthz: %d %q, want 200", code, body)
+	}
+	if code, body := get("/readyz"); code != 503 || body != "not ready: following replica-a, the leader" {
+		t.Errorf("a follower's /readyz: %d %q", code, body)
+	}
+	h.send(t, request{delivery: "d1", payload: comment("org/gitops"), wantStatus: 503, wantBody: "not the active replica: following replica-a, the leader",
+		wantHeader: map[string]string{"Retry-After": "10"}})
+	leading.Store(true)
+	if code, _ := get("/readyz"); code != 200 {
+		t.Errorf("the leader's /readyz: %d, want 200", code)
+	}
+	h.send(t, request{delivery: "d1", payload: comment("org/gitops"), wantStatus: 202, wantBody: "accepted"})
+	handler.waitHandled(t, "d1")
+	if err := h.stop(t); err != nil {
+		t.Errorf("Run: %v", err)
+	}
+	if n := len(handler.Calls()); n != 1 {
+		t.Errorf("%d deliveries handled, want the one the leader accepted", n)
+	}
+	checkCounts(t, h.reg, "upgrade_bot_webhook_requests_total", "test", webhookOutcomes,
+		map[string]float64{"accepted": 1, "inactive": 1})
 }

@@ -50,6 +50,16 @@ func (s *Server) serveWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	log := s.log.With(keyProvider, route)
+	if s.opts.Active != nil {
+		if err := s.opts.Active(); err != nil {
+			// The forge may redeliver; what it does not, the leader's
+			// start-up scan and reconcile pick up.
+			log.Info("webhook refused: this replica is not the active one", keyError, err)
+			w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
+			s.answer(w, route, outcomeInactive, http.StatusServiceUnavailable, "not the active replica: "+err.Error())
+			return
+		}
+	}
 
 	if r.ContentLength > s.opts.MaxBody {
 		s.tooLarge(w, route)

@@ -45,6 +45,7 @@ func main() {
 type app struct {
 	stdout, stderr io.Writer
 	logLevel       string
+	logFormat      string
 	log            *slog.Logger
 }
 
@@ -71,7 +72,15 @@ resource, and proposes the change as a branch (and pull request).`,
 			if err := level.UnmarshalText([]byte(a.logLevel)); err != nil {
 				return usageErrorf("--log-level %q: use debug, info, warn or error", a.logLevel)
 			}
-			a.log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+			opts := &slog.HandlerOptions{Level: level}
+			switch a.logFormat {
+			case "text":
+				a.log = slog.New(slog.NewTextHandler(stderr, opts))
+			case "json":
+				a.log = slog.New(slog.NewJSONHandler(stderr, opts))
+			default:
+				return usageErrorf("--log-format %q: use text or json", a.logFormat)
+			}
 			// Libraries that print through the standard logger (kustomize's
 			// deprecation notices) are debug output here.
 			log.SetFlags(0)
@@ -80,6 +89,7 @@ resource, and proposes the change as a branch (and pull request).`,
 		},
 	}
 	root.PersistentFlags().StringVar(&a.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
+	root.PersistentFlags().StringVar(&a.logFormat, "log-format", "text", "log format: text (logfmt) or json, one object per line")
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetArgs(args)

@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -121,24 +122,15 @@ type managementCluster struct {
 // connect reaches the management cluster of a kubeconfig.
 // Without kubeconfig it follows kubectl: $KUBECONFIG, then ~/.kube/config.
 func connect(kubeconfig, kubeContext string) (*managementCluster, error) {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = kubeconfig
-	return connectWith(clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: kubeContext}), kubeconfig)
+	return connectWith(loader(kubeconfig, kubeContext), kubeconfig)
 }
 
 // connectWith reaches the management cluster of a loaded kubeconfig;
 // kubeconfig names the file given explicitly, for messages.
 func connectWith(loader clientcmd.ClientConfig, kubeconfig string) (*managementCluster, error) {
-	cfg, err := loader.ClientConfig()
+	cfg, namespace, err := restConfig(loader, kubeconfig)
 	if err != nil {
-		if kubeconfig == "" {
-			return nil, usageErrorf("no management cluster: %v; pass --kubeconfig or set KUBECONFIG", err)
-		}
-		return nil, usageErrorf("--kubeconfig %s: %v", kubeconfig, err)
-	}
-	namespace, _, err := loader.Namespace()
-	if err != nil || namespace == "" {
-		namespace = "default"
+		return nil, err
 	}
 	// Bounded but not slow: a plan of many clusters sends two dry-runs per
 	// resource.
@@ -152,6 +144,31 @@ func connectWith(loader clientcmd.ClientConfig, kubeconfig string) (*managementC
 		return nil, fmt.Errorf("connecting to %s: %w", cfg.Host, err)
 	}
 	return &managementCluster{host: cfg.Host, namespace: namespace, client: client, mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disco))}, nil
+}
+
+// restConfig is the REST configuration and namespace of a loaded
+// kubeconfig — or, without one inside a pod, of its service account.
+func restConfig(loader clientcmd.ClientConfig, kubeconfig string) (*rest.Config, string, error) {
+	cfg, err := loader.ClientConfig()
+	if err != nil {
+		if kubeconfig == "" {
+			return nil, "", usageErrorf("no management cluster: %v; pass --kubeconfig or set KUBECONFIG", err)
+		}
+		return nil, "", usageErrorf("--kubeconfig %s: %v", kubeconfig, err)
+	}
+	namespace, _, err := loader.Namespace()
+	if err != nil || namespace == "" {
+		namespace = "default"
+	}
+	return cfg, namespace, nil
+}
+
+// loader loads a kubeconfig as kubectl does: kubeconfig, else $KUBECONFIG,
+// else ~/.kube/config, else the pod's service account.
+func loader(kubeconfig, kubeContext string) clientcmd.ClientConfig {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = kubeconfig
+	return clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: kubeContext})
 }
 
 // progress reports planning progress on a terminal, for runs of many

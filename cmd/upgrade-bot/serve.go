@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net"
@@ -13,12 +14,18 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 
 	"github.com/upgrade-bot/upgrade-bot/bot"
 	"github.com/upgrade-bot/upgrade-bot/bot/server"
+	"github.com/upgrade-bot/upgrade-bot/kubeevents"
+	"github.com/upgrade-bot/upgrade-bot/leader"
+	"github.com/upgrade-bot/upgrade-bot/metrics"
 	"github.com/upgrade-bot/upgrade-bot/releases"
 	"github.com/upgrade-bot/upgrade-bot/render"
 	"github.com/upgrade-bot/upgrade-bot/render/dryrun"
@@ -51,6 +58,11 @@ type serveOptions struct {
 	watchLabels                                        bool
 	reconcileInterval                                  time.Duration
 	followTimeout                                      time.Duration
+	inCluster                                          bool
+
+	leaderElect                                         bool
+	leaseNamespace, leaseName, leaseIdentity            string
+	leaseDuration, leaseRenewDeadline, leaseRetryPeriod time.Duration
 
 	server server.Options
 }
@@ -91,6 +103,14 @@ func (o *serveOptions) addFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.releasesGitTokenFile, "releases-git-token-file", "", "with a git --releases over HTTP(S): file holding a token that may read the repository (or set "+envReleasesGitToken+")")
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "management cluster to read releases from and render through (server-side dry-run)")
 	f.StringVar(&o.kubeContext, "context", "", "the kubeconfig context to use")
+	f.BoolVar(&o.inCluster, "in-cluster", false, "the management cluster is the one the bot runs on: read releases from it and render through it with the pod's service account (no --kubeconfig)")
+	f.BoolVar(&o.leaderElect, "leader-elect", false, "run several replicas: only the one holding a coordination Lease runs the watches, scans and reconciles and takes webhooks; the others stay alive and unready until they take over")
+	f.StringVar(&o.leaseNamespace, "leader-election-namespace", "", "the Lease's namespace (default: the kubeconfig's namespace, in a pod its own)")
+	f.StringVar(&o.leaseName, "leader-election-name", "upgrade-bot", "the Lease's name")
+	f.StringVar(&o.leaseIdentity, "leader-election-identity", "", "this replica's name in the Lease (default: $POD_NAME, else the host name)")
+	f.DurationVar(&o.leaseDuration, "leader-election-lease-duration", 15*time.Second, "how long followers wait after the leader's last renewal before they take over")
+	f.DurationVar(&o.leaseRenewDeadline, "leader-election-renew-deadline", 10*time.Second, "how long the leader tries to renew before it stops working")
+	f.DurationVar(&o.leaseRetryPeriod, "leader-election-retry-period", 2*time.Second, "how often replicas try to acquire or renew the Lease")
 	f.StringVar(&o.provider, "provider", "capa", "release provider of the management cluster's releases")
 	f.StringVar(&o.label, "label", "", "the cluster label holding the release version (default release.giantswarm.io/version)")
 	f.StringArrayVar(&o.repos, "repo", nil, "a repository to serve, owner/name (repeatable); every repository that sends webhooks when none is given")
@@ -203,8 +223,8 @@ func (a *app) serve(ctx context.Context, o *serveOptions) error {
 	if err != nil {
 		return err
 	}
-	if o.releases == "" && o.kubeconfig == "" {
-		return usageErrorf("--releases or --kubeconfig is required: where the releases come from")
+	if o.releases == "" && o.kubeconfig == "" && !o.inCluster {
+		return usageErrorf("--releases, --kubeconfig or --in-cluster is required: where the releases come from")
 	}
 	if o.workdir == "" {
 		cache, err := os.UserCacheDir()
@@ -253,6 +273,7 @@ func (a *app) serve(ctx context.Context, o *serveOptions) error {
 		renderer := dryrun.New(mc.client, mc.mapper, 8)
 		svc.Renderer = bot.ClusterRenderer{Objects: renderer}
 		svc.Follow = bot.Following{Clusters: renderer, Timeout: o.followTimeout}
+		svc.Events = kubeevents.New(mc.client, mc.mapper)
 		if o.watchLabels {
 			drift, err := driftWatch(a, svc, renderer, providers, o)
 			if err != nil {
@@ -278,7 +299,21 @@ func (a *app) serve(ctx context.Context, o *serveOptions) error {
 		a.log.Warn("release catalog", "problem", w)
 	}
 
+	elector, err := a.elector(o)
+	if err != nil {
+		return err
+	}
 	opts := o.server
+	if elector != nil {
+		opts.Active = elector.Active
+	}
+	// One registry for the server's metrics and the bot's.
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	opts.Registerer, opts.Gatherer = reg, reg
+	if svc.Metrics, err = metrics.New(reg, sortedNames(providers)); err != nil {
+		return err
+	}
 	opts.Providers = providers
 	opts.Handler = svc
 	opts.Logger = a.log
@@ -295,22 +330,63 @@ func (a *app) serve(ctx context.Context, o *serveOptions) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	svc.Lifetime = ctx
-	// The loops and watches stop with the server: once it has finished
-	// or abandoned its jobs, they are cancelled and waited for.
-	var wg sync.WaitGroup
-	for _, watch := range background {
-		wg.Go(func() {
-			if err := watch(ctx); err != nil && ctx.Err() == nil {
-				a.log.Error("a watch stopped", "error", err)
-			}
-		})
+	// work is what one replica does beside answering webhooks: the
+	// watches, the scan and the reconcile, until ctx ends.
+	work := func(ctx context.Context) {
+		var wg sync.WaitGroup
+		for _, watch := range background {
+			wg.Go(func() {
+				if err := watch(ctx); err != nil && ctx.Err() == nil {
+					a.log.Error("a watch stopped", "error", err)
+				}
+			})
+		}
+		wg.Go(func() { a.scanLoop(ctx, svc, providers, o) })
+		wg.Go(func() { a.reconcileLoop(ctx, svc, providers, o, newRelease) })
+		wg.Wait()
 	}
-	wg.Go(func() { a.scanLoop(ctx, svc, providers, o) })
-	wg.Go(func() { a.reconcileLoop(ctx, svc, providers, o, newRelease) })
+	// The work stops with the server: once it has finished or abandoned
+	// its jobs, the work is cancelled and waited for (and only then is the
+	// Lease given up).
+	var wg sync.WaitGroup
+	if elector != nil {
+		wg.Go(func() { elector.Run(ctx, work) })
+	} else {
+		wg.Go(func() { work(ctx) })
+	}
 	err = srv.Run(ctx, ln)
 	cancel()
 	wg.Wait()
 	return err
+}
+
+// elector is the leader election --leader-elect asks for, nil without it.
+func (a *app) elector(o *serveOptions) (*leader.Elector, error) {
+	if !o.leaderElect {
+		return nil, nil
+	}
+	cfg, namespace, err := restConfig(loader(o.kubeconfig, o.kubeContext), o.kubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("--leader-elect needs the cluster that holds the Lease: %w", err)
+	}
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to %s for the leader election: %w", cfg.Host, err)
+	}
+	identity := cmp.Or(o.leaseIdentity, os.Getenv("POD_NAME"))
+	if identity == "" {
+		if identity, err = os.Hostname(); err != nil {
+			return nil, usageErrorf("--leader-elect: no --leader-election-identity, no POD_NAME and no host name: %v", err)
+		}
+	}
+	el, err := leader.New(client, leader.Options{
+		Namespace: cmp.Or(o.leaseNamespace, namespace), Name: o.leaseName, Identity: identity,
+		LeaseDuration: o.leaseDuration, RenewDeadline: o.leaseRenewDeadline, RetryPeriod: o.leaseRetryPeriod, Log: a.log,
+	})
+	if err != nil {
+		return nil, usageErrorf("%v", err)
+	}
+	return el, nil
 }
 
 // releasePoller reads --releases, a directory or a git repository, and
@@ -441,6 +517,7 @@ func (a *app) reconcileLoop(ctx context.Context, svc *bot.Service, providers map
 		return
 	}
 	for {
+		var results []*bot.ReconcileResult
 		for _, name := range sortedNames(providers) {
 			for _, repo := range o.repos {
 				res, err := svc.Reconcile(ctx, providers[name], repo)
@@ -448,16 +525,35 @@ func (a *app) reconcileLoop(ctx context.Context, svc *bot.Service, providers map
 					a.log.Warn("opening release-driven pull requests", "forge", name, "repo", repo, "error", err)
 					continue
 				}
-				a.log.Info("reconciled release-driven pull requests", "forge", name, "repo", repo, "opened", res.Opened, "limited", res.Limited)
+				results = append(results, res)
+				a.log.Info("reconciled release-driven pull requests", "forge", name, "repo", repo,
+					"opened", res.Opened, "limited", res.Limited, "merged", res.Merged)
 			}
+		}
+		wait := wakeAfter(time.Now(), o.reconcileInterval, results)
+		if wait < o.reconcileInterval {
+			a.log.Info("waking early for a policy window", "in", wait.Round(time.Second))
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-newRelease:
-		case <-time.After(o.reconcileInterval):
+		case <-time.After(wait):
 		}
 	}
+}
+
+// wakeAfter is how long the reconcile loop sleeps: the interval, or less
+// when a decision's wait ends sooner (a window opens, a freeze ends), plus
+// a second so that the window is open when the loop runs.
+func wakeAfter(now time.Time, interval time.Duration, results []*bot.ReconcileResult) time.Duration {
+	wait := interval
+	for _, res := range results {
+		if at, ok := res.NextWake(now); ok {
+			wait = min(wait, at.Sub(now)+time.Second)
+		}
+	}
+	return wait
 }
 
 // forges builds the configured forges, keyed by their webhook route.

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/upgrade-bot/upgrade-bot/bot"
 	"github.com/upgrade-bot/upgrade-bot/test/forge/githttp"
 	githubfake "github.com/upgrade-bot/upgrade-bot/test/forge/github"
 )
@@ -78,6 +80,13 @@ func TestServeExampleConfig(t *testing.T) {
 // --listen address (the args' value after "--listen") answers 200.
 func startServe(t *testing.T, args []string) (base string, stop func() (int, string)) {
 	t.Helper()
+	return startServeUntil(t, args, "/readyz")
+}
+
+// startServeUntil is startServe waiting for path (/healthz: alive, ready
+// or not) to answer 200.
+func startServeUntil(t *testing.T, args []string, path string) (base string, stop func() (int, string)) {
+	t.Helper()
 	addr := args[slices.Index(args, "--listen")+1]
 	ctx, cancel := context.WithCancel(context.Background())
 	var stdout, stderr syncBuffer
@@ -86,7 +95,7 @@ func startServe(t *testing.T, args []string) (base string, stop func() (int, str
 	base = "http://" + addr
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		resp, err := http.Get(base + "/readyz")
+		resp, err := http.Get(base + path)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -157,7 +166,7 @@ func TestServeBadConfiguration(t *testing.T) {
 		{"token and app", []string{"serve", "--github-token-file", token, "--github-app-id", "3", "--github-webhook-secret-file", token, "--releases", "x"}, "choose one way to authenticate"},
 		{"missing secret file", []string{"serve", "--gitlab-token-file", filepath.Join(dir, "nope")}, "reading the secret file"},
 		{"unknown config key", []string{"serve", "--config", badKey}, `"relases" is not a flag of serve`},
-		{"no releases", []string{"serve", "--github-token-file", token, "--github-webhook-secret-file", token}, "--releases or --kubeconfig is required"},
+		{"no releases", []string{"serve", "--github-token-file", token, "--github-webhook-secret-file", token}, "--releases, --kubeconfig or --in-cluster is required"},
 		{"ref with a directory", []string{"serve", "--github-token-file", token, "--github-webhook-secret-file", token, "--releases", "../../examples/releases", "--releases-ref", "main"}, "--releases-ref is for a git repository"},
 		{"ssh releases", []string{"serve", "--github-token-file", token, "--github-webhook-secret-file", token, "--releases", "git@github.com:giantswarm/releases.git"}, "git over ssh is not supported"},
 		{"negative poll interval", []string{"serve", "--github-token-file", token, "--github-webhook-secret-file", token, "--releases", "../../examples/releases", "--releases-poll-interval", "-1m"}, "--releases-poll-interval -1m0s"},
@@ -276,5 +285,174 @@ func TestReleasesSourceKind(t *testing.T) {
 		if got := isSSH(tc.in); got != tc.ssh {
 			t.Errorf("isSSH(%q) = %v", tc.in, got)
 		}
+	}
+}
+
+func TestWakeAfter(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	at := func(d time.Duration) *time.Time { v := now.Add(d); return &v }
+	results := []*bot.ReconcileResult{
+		{Decisions: []bot.Decision{{Action: bot.ActionWait, Until: at(3 * time.Hour)}, {Action: bot.ActionPropose}}},
+		{Decisions: []bot.Decision{{Action: bot.ActionWait, Until: at(7 * time.Minute)}, {Action: bot.ActionWait, Until: at(-time.Minute)}}},
+	}
+	if got, want := wakeAfter(now, 15*time.Minute, results), 7*time.Minute+time.Second; got != want {
+		t.Errorf("a window opening in 7 minutes: wake after %v, want %v", got, want)
+	}
+	if got := wakeAfter(now, 15*time.Minute, results[:1]); got != 15*time.Minute {
+		t.Errorf("a window opening after the interval: wake after %v, want the interval", got)
+	}
+	if got := wakeAfter(now, 15*time.Minute, nil); got != 15*time.Minute {
+		t.Errorf("nothing waiting: wake after %v, want the interval", got)
+	}
+}
+
+// TestServeNewReleaseOpensPullRequests: a release published into the
+// releases directory while serve runs opens the pull requests the policy
+// allows for it within seconds — not at the next reconcile interval, an
+// hour away — superseding the older pull request of the same cluster and
+// leaving the clusters the policy does not upgrade alone.
+func TestServeNewReleaseOpensPullRequests(t *testing.T) {
+	t.Parallel()
+	fake := githubfake.New(t, githubfake.Options{Spec: githubfake.LoadSpec(t)})
+	fake.CreateRepo(t.Context(), t, "acme/gitops", filepath.Join("..", "..", "examples", "gitops"))
+	dir := t.TempDir()
+	rels := filepath.Join(dir, "releases")
+	if err := os.CopyFS(rels, os.DirFS(filepath.Join("..", "..", "examples", "releases"))); err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range map[string]string{"token": fake.AddToken("upgrade-bot"), "secret": "hook-s3cret"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, stop := startServe(t, []string{"serve", "--listen", freeAddr(t), "--github-url", fake.APIURL(),
+		"--github-token-file", filepath.Join(dir, "token"), "--github-webhook-secret-file", filepath.Join(dir, "secret"),
+		"--releases", rels, "--releases-poll-interval", "100ms", "--reconcile-interval", "1h",
+		"--repo", "acme/gitops", "--workdir", filepath.Join(dir, "work"), "--log-level", "info"})
+	heads := func() map[string]string {
+		out := map[string]string{}
+		for _, pr := range fake.PullRequests("acme/gitops") {
+			out[pr.Head] = pr.State
+		}
+		return out
+	}
+	waitFor := func(what string, ok func(map[string]string) bool) {
+		t.Helper()
+		deadline := time.Now().Add(90 * time.Second)
+		for !ok(heads()) {
+			if time.Now().After(deadline) {
+				_, logs := stop()
+				t.Fatalf("%s: pull requests %v\n%s", what, heads(), logs)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	// At start-up: the minor upgrades the default policy allows.
+	waitFor("the start-up reconcile", func(h map[string]string) bool {
+		return h["upgrade-bot/peu02/v30.1.0"] == "open" && h["upgrade-bot/pus01/v31.1.0"] == "open"
+	})
+
+	// v31.1.1 is published: a patch on top of v31.1.0.
+	publish(t, rels, "31.1.0", "31.1.1")
+	waitFor("the new release", func(h map[string]string) bool {
+		return h["upgrade-bot/pus01/v31.1.1"] == "open" && h["upgrade-bot/pus01/v31.1.0"] == "closed"
+	})
+	code, logs := stop()
+	if code != exitOK {
+		t.Errorf("serve exited with %d\n%s", code, logs)
+	}
+	if !strings.Contains(logs, "a new release appeared") {
+		t.Errorf("the new release was not logged:\n%s", logs)
+	}
+	for head := range heads() {
+		if strings.HasPrefix(head, "upgrade-bot/peu01/") {
+			t.Errorf("peu01 needs a major upgrade, which the default policy does not propose: %s", head)
+		}
+	}
+	if n := len(heads()); n != 3 {
+		t.Errorf("%d pull requests, want 3: %v", n, heads())
+	}
+}
+
+// publish adds release to to the releases directory as a copy of from,
+// as a release pipeline would: its directory and its releases.json entry.
+func publish(t *testing.T, rels, from, to string) {
+	t.Helper()
+	src, dst := filepath.Join(rels, "capa", "v"+from), filepath.Join(rels, "capa", "v"+to)
+	dash := func(v string) string { return strings.ReplaceAll(v, ".", "-") }
+	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		out := filepath.Join(dst, strings.TrimPrefix(p, src))
+		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+			return err
+		}
+		content := strings.ReplaceAll(strings.ReplaceAll(string(b), from, to), dash(from), dash(to))
+		return os.WriteFile(out, []byte(content), 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	index := filepath.Join(rels, "capa", "releases.json")
+	b, err := os.ReadFile(index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	doc["releases"] = append(doc["releases"].([]any), map[string]any{
+		"version": to, "isDeprecated": false, "isStable": true,
+		"releaseTimestamp": time.Now().UTC().Format(time.RFC3339),
+		"changelogUrl":     "https://github.com/giantswarm/releases/blob/master/capa/v" + to + "/README.md",
+	})
+	if b, err = json.MarshalIndent(doc, "", "  "); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(index, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestServeJSONLogs: --log-format json writes one JSON object per line,
+// each with its time, level and message; an unknown format is refused.
+func TestServeJSONLogs(t *testing.T) {
+	t.Parallel()
+	fake := githubfake.New(t, githubfake.Options{Spec: githubfake.LoadSpec(t)})
+	fake.CreateRepo(t.Context(), t, "acme/gitops", filepath.Join("..", "..", "examples", "gitops"))
+	dir := t.TempDir()
+	for name, content := range map[string]string{"token": fake.AddToken("upgrade-bot"), "secret": "hook-s3cret"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	args := []string{"--log-format", "json", "--log-level", "info", "serve", "--listen", freeAddr(t), "--github-url", fake.APIURL(),
+		"--github-token-file", filepath.Join(dir, "token"), "--github-webhook-secret-file", filepath.Join(dir, "secret"),
+		"--releases", filepath.Join("..", "..", "examples", "releases"), "--repo", "acme/gitops",
+		"--reconcile-interval", "0", "--workdir", filepath.Join(dir, "work")}
+	_, stop := startServe(t, args)
+	code, logs := stop()
+	if code != exitOK {
+		t.Fatalf("serve exited with %d\n%s", code, logs)
+	}
+	lines := strings.Split(strings.TrimSpace(logs), "\n")
+	if len(lines) < 2 {
+		t.Fatalf("serve logged %d lines:\n%s", len(lines), logs)
+	}
+	for _, l := range lines {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(l), &rec); err != nil || rec["msg"] == nil || rec["level"] == nil || rec["time"] == nil {
+			t.Errorf("not a JSON log record: %q (%v)", l, err)
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run(t.Context(), []string{"--log-format", "yaml", "serve"}, &stdout, &stderr); code != exitInput || !strings.Contains(stderr.String(), `--log-format "yaml": use text or json`) {
+		t.Errorf("--log-format yaml: exit %d, %q", code, stderr.String())
 	}
 }

@@ -16,8 +16,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/upgrade-bot/upgrade-bot/bot"
 	"github.com/upgrade-bot/upgrade-bot/bot/server"
+	"github.com/upgrade-bot/upgrade-bot/metrics"
 	"github.com/upgrade-bot/upgrade-bot/releases"
 	"github.com/upgrade-bot/upgrade-bot/vcs"
 	"github.com/upgrade-bot/upgrade-bot/vcs/git"
@@ -64,6 +67,13 @@ type forge interface {
 	failCreatePull(status int, retryAfter string)
 	// merge merges a pull request as user.
 	merge(t *testing.T, user string, number int)
+	// approve approves a pull request as user.
+	approve(t *testing.T, user string, number int)
+	// checks reports the CI of a pull request's head: "pending",
+	// "passed" or "failed".
+	checks(t *testing.T, number int, state string)
+	// letBotMerge gives the bot what the forge needs to merge into main.
+	letBotMerge(t *testing.T)
 	// git runs git in the bare repository.
 	git(t *testing.T, args ...string) string
 	writes() int
@@ -442,6 +452,123 @@ func runScenarios(t *testing.T, newForge func(t *testing.T) forge) {
 		}
 		if len(res.Limited) != 1 {
 			t.Errorf("with a broken policy, held back %v, want the last valid policy's limit to hold one back", res.Limited)
+		}
+	})
+
+	t.Run("automerge merges inside the window once checks pass and a person approved", func(t *testing.T) {
+		t.Parallel()
+		f := newForge(t)
+		f.letBotMerge(t)
+		// Minor upgrades at night, automerged with one approval and
+		// passing checks.
+		f.push(t, "alice", "main", map[string]string{".upgrade-bot.yaml": "" +
+			"schedule: [\"* 22-23,0-4 * * *\"]\n" +
+			"automerge: {updates: [minor], approvals: 1, checks: true, method: squash}\n"})
+		h := startBot(t, f)
+		reg := prometheus.NewRegistry()
+		m, err := metrics.New(reg, []string{f.provider().Name()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.svc.Metrics = m
+		night := time.Date(2026, 11, 25, 23, 0, 0, 0, time.UTC)
+		now := night
+		h.svc.Now = func() time.Time { return now }
+		reconcile := func() *bot.ReconcileResult {
+			t.Helper()
+			res, err := h.svc.Reconcile(t.Context(), f.provider(), repo)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return res
+		}
+		res := reconcile()
+		if want := []string{"org-acme/peu02", "org-globex/pus01"}; !slices.Equal(res.Opened, want) || len(res.Merged) != 0 {
+			t.Fatalf("opened %v and merged %v, want %v opened and none merged", res.Opened, res.Merged, want)
+		}
+		var peu02 int
+		for _, pr := range f.pulls(t) {
+			if pr.Head == "upgrade-bot/peu02/v30.1.0" {
+				peu02 = pr.Number
+			}
+		}
+		if why := res.Unmerged["org-acme/peu02"]; !strings.Contains(why, "no status checks") {
+			t.Errorf("without checks reported: %q", why)
+		}
+		f.checks(t, peu02, "pending")
+		if why := reconcile().Unmerged["org-acme/peu02"]; !strings.Contains(why, "waiting for its checks") {
+			t.Errorf("with checks running: %q", why)
+		}
+		f.checks(t, peu02, "failed")
+		if why := reconcile().Unmerged["org-acme/peu02"]; !strings.Contains(why, "checks failed") {
+			t.Errorf("with checks failed: %q", why)
+		}
+		f.checks(t, peu02, "passed")
+		res = reconcile()
+		if why := res.Unmerged["org-acme/peu02"]; why != "waiting for approvals: 0 of 1" {
+			t.Errorf("with checks passed, no approval: %q", why)
+		}
+		if b := dashboard(t, f).Body; !strings.Contains(b, "automerge: waiting for approvals: 0 of 1") {
+			t.Errorf("the dashboard does not say what the automerge waits for:\n%s", b)
+		}
+		f.approve(t, "alice", peu02)
+		// Approved and green, but it is day: the window is closed.
+		now = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+		if res := reconcile(); len(res.Merged) != 0 {
+			t.Fatalf("merged %v outside the window", res.Merged)
+		}
+		now = night.Add(24 * time.Hour)
+		res = reconcile()
+		if !slices.Equal(res.Merged, []string{"org-acme/peu02"}) {
+			t.Fatalf("at night, approved and green: merged %v, unmerged %v", res.Merged, res.Unmerged)
+		}
+		if pr, err := f.provider().PullRequest(t.Context(), repo, peu02); err != nil || pr.State != "merged" {
+			t.Errorf("the automerged pull request: %+v, %v; want merged", pr, err)
+		}
+		if got := f.git(t, "show", "main:"+peu02Kustomization); !strings.Contains(got, "30.1.0") {
+			t.Errorf("main does not carry the upgrade:\n%s", got)
+		}
+		waitComment(t, f, vcs.Thread{Number: peu02, PullRequest: true}, "Merged automatically (squash): the repository's policy automerges minor upgrades, inside the window; 1 approval(s) of 1 required, checks passed.")
+		if b := dashboard(t, f).Body; !strings.Contains(b, "merged automatically") {
+			t.Errorf("the dashboard does not show the merge:\n%s", b)
+		}
+		// The next run finds the cluster upgraded: nothing is reopened.
+		res = reconcile()
+		if slices.Contains(res.Opened, "org-acme/peu02") || len(res.Merged) != 0 {
+			t.Errorf("after the merge: opened %v, merged %v", res.Opened, res.Merged)
+		}
+		for _, d := range res.Decisions {
+			if d.Name == "org-acme/peu02" && d.Action == bot.ActionPropose {
+				t.Errorf("peu02 is still proposed after its merge: %+v", d)
+			}
+		}
+		// What operators see.
+		counts := map[string]float64{}
+		families, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, fam := range families {
+			for _, mt := range fam.GetMetric() {
+				key := fam.GetName()
+				for _, l := range mt.GetLabel() {
+					if l.GetName() == "action" {
+						key += "/" + l.GetValue()
+					}
+				}
+				switch {
+				case mt.GetCounter() != nil:
+					counts[key] = mt.GetCounter().GetValue()
+				case mt.GetGauge() != nil:
+					counts[key] = mt.GetGauge().GetValue()
+				case mt.GetHistogram() != nil:
+					counts[key] = float64(mt.GetHistogram().GetSampleCount())
+				}
+			}
+		}
+		if counts["upgrade_bot_pull_requests_total/opened"] != 2 || counts["upgrade_bot_pull_requests_total/merged"] != 1 ||
+			counts["upgrade_bot_last_reconcile_success_timestamp_seconds"] != float64(now.Unix()) || counts["upgrade_bot_render_duration_seconds"] < 2 {
+			t.Errorf("metrics after the scenario: %v", counts)
 		}
 	})
 

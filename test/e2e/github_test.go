@@ -116,6 +116,25 @@ func (f *githubForge) merge(t *testing.T, user string, number int) {
 	f.s.MergePullRequest(t.Context(), t, repo, number, user)
 }
 
+func (f *githubForge) approve(t *testing.T, user string, number int) {
+	f.s.Review(t, repo, number, user, "APPROVED")
+}
+
+// checks reports a GitHub Actions-style check run.
+func (f *githubForge) checks(t *testing.T, number int, state string) {
+	switch state {
+	case "pending":
+		f.s.SetCheckRun(t, repo, number, "ci", "in_progress", "")
+	case "passed":
+		f.s.SetCheckRun(t, repo, number, "ci", "completed", "success")
+	default:
+		f.s.SetCheckRun(t, repo, number, "ci", "completed", "failure")
+	}
+}
+
+// letBotMerge does nothing: the App may write, and write merges.
+func (f *githubForge) letBotMerge(t *testing.T) {}
+
 func (f *githubForge) push(t *testing.T, user, branch string, files map[string]string) {
 	f.gitPush(t, user, branch, branch, files)
 }

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"cmp"
 	"net/http"
 	"path/filepath"
 	"testing"
@@ -99,6 +100,21 @@ func (f *gitlabForge) git(t *testing.T, args ...string) string {
 
 func (f *gitlabForge) merge(t *testing.T, user string, number int) {
 	f.s.MergeMergeRequest(t.Context(), t, repo, number, user)
+}
+
+func (f *gitlabForge) approve(t *testing.T, user string, number int) {
+	f.s.Approve(t, repo, number, user)
+}
+
+func (f *gitlabForge) checks(t *testing.T, number int, state string) {
+	status := map[string]string{"pending": "running", "passed": "success"}[state]
+	f.s.SetPipeline(t.Context(), t, repo, number, cmp.Or(status, "failed"))
+}
+
+// letBotMerge makes the bot a Maintainer: GitLab's protected default
+// branch lets Maintainers merge.
+func (f *gitlabForge) letBotMerge(t *testing.T) {
+	f.s.SetAccessLevel(t, repo, f.s.BotUsername(), 40)
 }
 
 func (f *gitlabForge) push(t *testing.T, user, branch string, files map[string]string) {

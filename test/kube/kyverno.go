@@ -219,3 +219,17 @@ func tail(b []byte, n int) []byte {
 	}
 	return b
 }
+
+// StartWithKyvernoCRDs starts an API server with Kyverno's CRDs beside
+// Cluster API's, but not Kyverno: enough to dry-run a ClusterPolicy.
+func StartWithKyvernoCRDs(t testing.TB) *Env {
+	t.Helper()
+	root, err := Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(kyvernoCRDs(root)); err != nil {
+		t.Skipf("Kyverno's CRDs are not fetched (missing %s): run `make test-assets`, or `make test`", kyvernoCRDs(root))
+	}
+	return start(t, root, []string{kyvernoCRDs(root)})
+}

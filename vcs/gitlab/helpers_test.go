@@ -71,14 +71,16 @@ type shapeChecker struct {
 
 // shapes are the client structs of the routes the provider calls.
 var shapes = map[string]func() any{
-	"GET /user":                            func() any { return new(gl.User) },
-	"GET /users":                           func() any { return new([]*gl.User) },
-	"GET /projects/:id":                    func() any { return new(gl.Project) },
-	"GET /projects/:id/members/all/:id":    func() any { return new(gl.ProjectMember) },
-	"GET /projects/:id/merge_requests":     func() any { return new([]*gl.MergeRequest) },
-	"POST /projects/:id/merge_requests":    func() any { return new(gl.MergeRequest) },
-	"GET /projects/:id/merge_requests/:id": func() any { return new(gl.MergeRequest) },
-	"PUT /projects/:id/merge_requests/:id": func() any { return new(gl.MergeRequest) },
+	"GET /user":                                      func() any { return new(gl.User) },
+	"GET /users":                                     func() any { return new([]*gl.User) },
+	"GET /projects/:id":                              func() any { return new(gl.Project) },
+	"GET /projects/:id/members/all/:id":              func() any { return new(gl.ProjectMember) },
+	"GET /projects/:id/merge_requests":               func() any { return new([]*gl.MergeRequest) },
+	"POST /projects/:id/merge_requests":              func() any { return new(gl.MergeRequest) },
+	"GET /projects/:id/merge_requests/:id":           func() any { return new(gl.MergeRequest) },
+	"PUT /projects/:id/merge_requests/:id":           func() any { return new(gl.MergeRequest) },
+	"GET /projects/:id/merge_requests/:id/approvals": func() any { return new(gl.MergeRequestApprovals) },
+	"PUT /projects/:id/merge_requests/:id/merge":     func() any { return new(gl.MergeRequest) },
 	// gl.Issue has its own (lenient) decoder; a map at least checks JSON.
 	"GET /projects/:id/issues":                         func() any { return new([]map[string]any) },
 	"GET /projects/:id/issues/:id/notes":               func() any { return new([]*gl.Note) },

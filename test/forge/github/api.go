@@ -88,6 +88,37 @@ func (s *Server) handleLocked(w *recorder, r *http.Request, op string, params ma
 		}
 	case "PATCH /repos/{owner}/{repo}/pulls/{pull_number}":
 		return s.editPull(w, r, rp, params["pull_number"], body, who)
+	case "PUT /repos/{owner}/{repo}/pulls/{pull_number}/merge":
+		return s.mergePull(w, r, rp, params["pull_number"], body, who)
+	case "GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews":
+		i := pullOf(rp, params["pull_number"])
+		if i == nil {
+			s.writeError(w, http.StatusNotFound, "Not Found")
+			return nil
+		}
+		items := []object{}
+		for _, rv := range i.pull.reviews {
+			items = append(items, s.reviewObject(i, rv))
+		}
+		s.writePage(w, r, items)
+	case "GET /repos/{owner}/{repo}/commits/{ref}/status":
+		sha, ok := s.revParse(r.Context(), rp, params["ref"])
+		if !ok {
+			s.writeError(w, http.StatusNotFound, "No commit found for SHA: "+params["ref"])
+			return nil
+		}
+		s.writeJSON(w, http.StatusOK, s.combinedStatus(rp, sha))
+	case "GET /repos/{owner}/{repo}/commits/{ref}/check-runs":
+		sha, ok := s.revParse(r.Context(), rp, params["ref"])
+		if !ok {
+			s.writeError(w, http.StatusNotFound, "No commit found for SHA: "+params["ref"])
+			return nil
+		}
+		runs := []object{}
+		for _, c := range rp.checkRuns[sha] {
+			runs = append(runs, s.checkRunObject(rp, sha, c))
+		}
+		s.writeJSON(w, http.StatusOK, object{"total_count": len(runs), "check_runs": runs})
 	case "GET /repos/{owner}/{repo}/issues":
 		s.listIssues(w, r, rp)
 	case "POST /repos/{owner}/{repo}/issues":

@@ -205,6 +205,7 @@ func (s *Server) CreateRepo(ctx context.Context, t testing.TB, name, dir string)
 	s.repos[strings.ToLower(name)] = &repo{
 		id: s.id(), owner: s.userLocked(owner), name: repoName, defaultBranch: "main",
 		created: now, pushed: now, issues: map[int]*issue{}, roles: map[string]string{},
+		statuses: map[string][]*commitStatus{}, checkRuns: map[string][]*checkRun{}, protection: map[string]int{},
 	}
 	return sha
 }
@@ -242,34 +243,14 @@ func (s *Server) MergePullRequest(ctx context.Context, t testing.TB, repoName st
 	func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		rp := s.repoLocked(repoName)
-		i := pullOf(rp, strconv.Itoa(number))
-		if i == nil || i.state != "open" {
+		_, i := s.pullLocked(t, repoName, number)
+		if i.state != "open" {
 			t.Fatalf("github fake: %s has no open pull request #%d", repoName, number)
 		}
-		p := i.pull
-		baseSHA, ok := s.revParse(ctx, rp, "refs/heads/"+p.base)
-		if !ok {
-			t.Fatalf("github fake: merging %s#%d: base %s is gone", repoName, number, p.base)
-		}
-		tree, err := s.gitIn(ctx, rp, "merge-tree", "--write-tree", baseSHA, p.headSHA)
-		if err != nil {
-			t.Fatalf("github fake: merging %s#%d: %v", repoName, number, err)
-		}
-		tree, _, _ = strings.Cut(tree, "\n")
-		msg := fmt.Sprintf("Merge pull request #%d from %s/%s\n\n%s", number, p.headRepo.owner.login, p.head, i.title)
-		commit, err := s.gitIn(ctx, rp, "commit-tree", tree, "-p", baseSHA, "-p", p.headSHA, "-m", msg)
-		if err == nil {
-			_, err = s.gitIn(ctx, rp, "update-ref", "refs/heads/"+p.base, commit, baseSHA)
-		}
-		if err != nil {
-			t.Fatalf("github fake: merging %s#%d: %v", repoName, number, err)
-		}
 		merger := s.userLocked(login)
-		now := s.clock()
-		i.state, i.closedAt, i.updated = "closed", now, now
-		p.merged, p.mergedAt, p.mergedBy, p.mergeSHA = true, now, merger, commit
-		rp.pushed = now
+		if _, status, msg := s.merge(ctx, i, merger, "merge", "", ""); status != 0 {
+			t.Fatalf("github fake: merging %s#%d: %d %s", repoName, number, status, msg)
+		}
 		e = s.pullEvent(i, "closed", merger)
 	}()
 	s.deliver(e)

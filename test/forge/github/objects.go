@@ -1,6 +1,7 @@
 package githubfake
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -306,7 +307,7 @@ func (s *Server) pullRequest(i *issue, simple bool) object {
 	}
 	mergeable, mergeableState := any(nil), "unknown"
 	if i.state == "open" {
-		mergeable, mergeableState = true, "clean"
+		mergeable, mergeableState = s.mergeableState(context.Background(), i)
 	}
 	o["merged"] = p.merged
 	o["mergeable"] = mergeable
@@ -400,7 +401,7 @@ func (s *Server) collaboratorPermission(r *repo, u *user) object {
 
 // appPermissions are the permissions the App asks for.
 func appPermissions() object {
-	return object{"contents": "write", "issues": "write", "pull_requests": "write", "metadata": "read"}
+	return object{"contents": "write", "issues": "write", "pull_requests": "write", "metadata": "read", "checks": "read", "statuses": "read"}
 }
 
 // integration is the "integration" schema: GET /app.

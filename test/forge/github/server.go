@@ -89,6 +89,7 @@ type Server struct {
 	faults        []fault
 	writes        int
 	minted        int
+	merges        int
 	requests      map[string]int
 	notModified   map[string]int
 	hookURL       string
@@ -166,6 +167,9 @@ type repo struct {
 	nextNumber    int
 	issues        map[int]*issue
 	roles         map[string]string // lower-case login → role
+	statuses      map[string][]*commitStatus
+	checkRuns     map[string][]*checkRun
+	protection    map[string]int // branch → approvals required
 }
 
 func (r *repo) fullName() string { return r.owner.login + "/" + r.name }
@@ -198,6 +202,7 @@ type pull struct {
 	additions    int
 	deletions    int
 	changedFiles int
+	reviews      []*review
 }
 
 type comment struct {

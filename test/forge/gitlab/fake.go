@@ -86,6 +86,7 @@ type Server struct {
 	byID       map[int64]*project
 	failures   []failure
 	writes     int
+	merges     int
 	deliveries []Delivery
 	webhookURL string
 	secret     string

@@ -115,6 +115,7 @@ type mergeRequestJSON struct {
 	Milestone                   *struct{}       `json:"milestone"`
 	MergeWhenPipelineSucceeds   bool            `json:"merge_when_pipeline_succeeds"`
 	DetailedMergeStatus         string          `json:"detailed_merge_status"`
+	HeadPipeline                *pipelineJSON   `json:"head_pipeline,omitempty"`
 	SHA                         *string         `json:"sha"`
 	MergeCommitSHA              *string         `json:"merge_commit_sha"`
 	SquashCommitSHA             *string         `json:"squash_commit_sha"`
@@ -285,7 +286,7 @@ func (s *Server) mergeRequestJSON(ctx context.Context, p *project, mr *mergeRequ
 		TargetBranch: mr.target, SourceBranch: mr.source, UserNotesCount: userNotes(mr.notes),
 		Author: s.basicUser(mr.author), Assignees: []basicUserJSON{}, Reviewers: []basicUserJSON{},
 		SourceProjectID: p.id, TargetProjectID: p.id, Labels: []string{},
-		DetailedMergeStatus: "mergeable", SHA: strPtr(head), MergeCommitSHA: strPtr(mr.mergeSHA),
+		DetailedMergeStatus: s.detailedMergeStatus(ctx, p, mr, head), SHA: strPtr(head), MergeCommitSHA: strPtr(mr.mergeSHA),
 		WebURL:     fmt.Sprintf("%s/-/merge_requests/%d", s.projectURL(p), mr.iid),
 		References: s.refs(p, "!", mr.iid), BlockingDiscussionsResolved: true,
 	}
@@ -299,6 +300,7 @@ func (s *Server) mergeRequestJSON(ctx context.Context, p *project, mr *mergeRequ
 			}
 		}
 		out.DiffRefs = refs
+		out.HeadPipeline = s.headPipeline(p, head)
 		f := false
 		out.FirstContribution = &f
 	}

@@ -43,6 +43,8 @@ func routes() []route {
 		{method: http.MethodPut, pattern: "/projects/:project/merge_requests/:iid",
 			body:   []string{"title", "description", "state_event"},
 			handle: (*Server).updateMergeRequest},
+		{method: http.MethodGet, pattern: "/projects/:project/merge_requests/:iid/approvals", handle: (*Server).getApprovals},
+		{method: http.MethodPut, pattern: "/projects/:project/merge_requests/:iid/merge", body: []string{"sha", "squash"}, handle: (*Server).acceptMergeRequest},
 		{method: http.MethodGet, pattern: notes, query: append([]string{"order_by", "sort"}, paging...), handle: (*Server).listNotes},
 		{method: http.MethodPost, pattern: notes, body: []string{"body"}, handle: (*Server).createNote},
 		{method: http.MethodPut, pattern: notes + "/:note", body: []string{"body"}, handle: (*Server).updateNote},

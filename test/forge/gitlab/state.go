@@ -36,6 +36,14 @@ type (
 		members  map[int64]int // user id → access level
 		lastIID  int64         // issues and merge requests each count from 1
 		lastMRID int64
+		// pipelines are the latest pipeline of each commit.
+		pipelines    map[string]*pipeline
+		lastPipeline int64
+		// approvalsRequired, pipelinesMustSucceed and mergeLevel are the
+		// project's merge rules.
+		approvalsRequired    int
+		pipelinesMustSucceed bool
+		mergeLevel           int
 	}
 	// thread is what issues and merge requests share: notes.
 	thread struct {
@@ -55,6 +63,7 @@ type (
 		source, target string
 		merged         time.Time
 		mergeSHA       string
+		approvedBy     []*user
 	}
 	note struct {
 		id      int64
@@ -178,7 +187,8 @@ func (s *Server) CreateProject(ctx context.Context, t testing.TB, repo, dir stri
 	sha := s.git.Create(ctx, t, repo, dir)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p := &project{nsID: s.nextID(), id: s.nextID(), path: repo, created: s.now(), members: map[int64]int{}}
+	p := &project{nsID: s.nextID(), id: s.nextID(), path: repo, created: s.now(), members: map[int64]int{},
+		pipelines: map[string]*pipeline{}, mergeLevel: 40}
 	p.members[s.bot.id] = 30
 	s.projects[repo] = p
 	s.byID[p.id] = p
@@ -394,16 +404,10 @@ func (s *Server) MergeMergeRequest(ctx context.Context, t testing.TB, repo strin
 		}
 		return mr.source, mr.target, mr.title
 	}()
-	sha := func() string {
-		s.gitMu.Lock()
-		defer s.gitMu.Unlock()
-		work := t.TempDir()
-		s.run(ctx, t, "", "clone", "--quiet", s.git.Path(repo), work)
-		s.run(ctx, t, work, "checkout", "--quiet", "-B", target, "origin/"+target)
-		s.run(ctx, t, work, "merge", "--quiet", "--no-ff", "-m", fmt.Sprintf("Merge branch '%s' into '%s'\n\n%s", source, target, title), "origin/"+source)
-		s.run(ctx, t, work, "push", "--quiet", "origin", "HEAD:refs/heads/"+target)
-		return strings.TrimSpace(s.run(ctx, t, work, "rev-parse", "HEAD"))
-	}()
+	sha, err := s.mergeGit(ctx, repo, source, target, title, int64(iid), false)
+	if err != nil {
+		t.Fatalf("gitlab fake: merging !%d of %s: %v", iid, repo, err)
+	}
 	payload := func() map[string]any {
 		s.mu.Lock()
 		defer s.mu.Unlock()
