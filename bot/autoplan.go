@@ -104,15 +104,28 @@ func (s *Service) versionChanges(ctx context.Context, baseDir, headDir string) (
 	if err != nil {
 		return nil, nil, invalid(fmt.Errorf("reading the head: %w", err))
 	}
+	// The label, or where the repository's locators find the version.
+	version := func(tree *render.Repository) func(c *render.Cluster) string {
+		read := s.planner(ctx).VersionReader(ctx, tree)
+		return func(c *render.Cluster) string {
+			if v := c.Labels[label]; v != "" {
+				return v
+			}
+			v, _ := read(c)
+			return v
+		}
+	}
 	before := map[string]string{}
+	baseVersion := version(base)
 	for _, c := range base.Clusters {
-		before[clusterID(c)] = c.Labels[label]
+		before[clusterID(c)] = baseVersion(c)
 	}
 	var out []versionChange
+	headVersion := version(head)
 	for _, c := range head.Clusters {
 		id := clusterID(c)
 		from, ok := before[id]
-		to := c.Labels[label]
+		to := headVersion(c)
 		if !ok || to == "" || strings.TrimPrefix(from, "v") == strings.TrimPrefix(to, "v") {
 			continue
 		}

@@ -60,6 +60,9 @@ type Decider struct {
 	Policy  *policy.File
 	// Label is the version label; render.DefaultVersionLabel when empty.
 	Label string
+	// Version reads the version a cluster is on where its label does not
+	// carry it (a Flux variable, an App, values); nil reads the label only.
+	Version func(c *render.Cluster) (string, error)
 	// Since tells when a cluster (by ID) reached the version it is on,
 	// for the rollout waves' soak time; false when unknown.
 	Since func(cluster string) (time.Time, bool)
@@ -77,6 +80,14 @@ func (d *Decider) Decide(repo *render.Repository, now time.Time) []Decision {
 	for i, c := range repo.Clusters {
 		members[i] = member{c: c, id: clusterID(c), current: c.Labels[label],
 			settings: pf.For(policy.Cluster{Name: c.Name, Namespace: c.Namespace, Labels: c.Labels})}
+		if members[i].current == "" && d.Version != nil {
+			v, err := d.Version(c)
+			if err != nil {
+				members[i].versionErr = err
+				continue
+			}
+			members[i].current = v
+		}
 		members[i].version, members[i].versionErr = releases.ParseVersion(members[i].current)
 	}
 	out := make([]Decision, len(members))
@@ -89,6 +100,9 @@ func (d *Decider) Decide(repo *render.Repository, now time.Time) []Decision {
 		cur := e.version
 		if e.versionErr != nil {
 			dec.Action, dec.Reason = ActionSkip, fmt.Sprintf("no valid version label %s: %v", label, e.versionErr)
+			if e.current == "" && d.Version != nil {
+				dec.Reason = fmt.Sprintf("no valid version: %v", e.versionErr)
+			}
 			continue
 		}
 		provider, ok := releases.ProviderFor(e.c.InfrastructureKind)

@@ -1,13 +1,11 @@
 package bot
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"runtime"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -29,8 +27,8 @@ type Planner struct {
 	Catalog *releases.Catalog
 	// Renderer renders resources under a release; NewOfflineRenderer when nil.
 	Renderer Renderer
-	// Locators find where a cluster's version is written; the label
-	// locator when empty.
+	// Locators find where a cluster's version is written; when empty, those
+	// the repository's policy file chooses, else all of them.
 	Locators []render.Locator
 	// Label is the version label; render.DefaultVersionLabel when empty.
 	Label string
@@ -207,6 +205,10 @@ func (p *Planner) planTree(ctx context.Context, repo *render.Repository, req Req
 	plan.Clusters = make([]*ClusterPlan, len(clusters))
 	errs := make([]error, len(clusters))
 	run := &planRun{repo: repo, target: target, req: req, renderer: p.renderer()}
+	var problem string
+	if run.locators, problem = p.locatorsFor(repo.Root); problem != "" {
+		plan.Problems = append(plan.Problems, problem)
+	}
 	var next, done atomic.Int64
 	var wg sync.WaitGroup
 	for range min(workers, len(clusters)) {
@@ -260,13 +262,6 @@ func (p *Planner) renderer() Renderer {
 		return p.Renderer
 	}
 	return NewOfflineRenderer(p.Catalog, p.label())
-}
-
-func (p *Planner) locators() []render.Locator {
-	if len(p.Locators) > 0 {
-		return p.Locators
-	}
-	return []render.Locator{render.Label{Key: p.label()}}
 }
 
 func clusterID(c *render.Cluster) string {
@@ -373,19 +368,8 @@ func (p *Planner) planCluster(ctx context.Context, run *planRun, c *render.Clust
 	}
 	cp.Provider = provider
 
-	var locs []render.Location
-	for _, l := range p.locators() {
-		found, err := l.Locate(ctx, repo, c)
-		if err != nil {
-			return nil, invalid(fmt.Errorf("locating the version (%s): %w", l.Name(), err))
-		}
-		locs = append(locs, found...)
-	}
-	slices.SortStableFunc(locs, func(a, b render.Location) int {
-		return cmp.Or(strings.Compare(a.Path, b.Path), cmp.Compare(a.Offset, b.Offset))
-	})
+	current, locs, err := currentVersion(ctx, repo, c, run.locators)
 	cp.Locations = locs
-	current, err := render.Version(c, locs)
 	if err != nil {
 		return nil, invalid(err)
 	}
@@ -412,14 +396,10 @@ func (p *Planner) planCluster(ctx context.Context, run *planRun, c *render.Clust
 	if err != nil {
 		return nil, invalid(fmt.Errorf("reading the cluster back after the bump: %w", err))
 	}
-	if err := checkBumped(after, p.label(), target); err != nil {
+	if err := checkBumped(after, p.label(), run.locators, target); err != nil {
 		return nil, invalid(err)
 	}
-	for _, l := range locs {
-		for _, other := range l.Shared {
-			cp.Warnings = append(cp.Warnings, fmt.Sprintf("the version is written in %s, which cluster %s shares: it is upgraded too", l, other))
-		}
-	}
+	cp.Warnings = append(cp.Warnings, render.Warnings(repo, c, locs)...)
 
 	if err := renderDiffs(ctx, run.renderer, cp, c, after); err != nil {
 		return nil, err
@@ -464,10 +444,16 @@ func checkPath(catalog *releases.Catalog, cp *ClusterPlan, from, to *semver.Vers
 }
 
 // checkBumped makes sure that every resource of the rebuilt cluster that
-// carries the version label carries the target: a value written somewhere
-// no locator found would otherwise leave a resource on the old release.
-func checkBumped(c *render.Cluster, label string, target *semver.Version) error {
+// carries the version label, or the version where a locator reads it,
+// carries the target: a value written somewhere no locator found would
+// otherwise leave a resource on the old release.
+func checkBumped(c *render.Cluster, label string, locators []render.Locator, target *semver.Version) error {
 	var stale []string
+	for _, l := range locators {
+		if _, ok := l.(render.Label); !ok {
+			stale = append(stale, l.Stale(c, target.String())...)
+		}
+	}
 	for _, r := range c.Resources {
 		v, ok := r.Object.GetLabels()[label]
 		if !ok {
@@ -489,6 +475,7 @@ type planRun struct {
 	target   *semver.Version
 	req      Request
 	renderer Renderer
+	locators []render.Locator
 	deltas   releaseDeltas
 }
 

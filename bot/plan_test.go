@@ -416,15 +416,33 @@ func TestCheckBumped(t *testing.T) {
 	}
 	target := semver.MustParse("31.0.0")
 	ok := &render.Cluster{Resources: []*render.Resource{obj("Cluster", "31.0.0"), obj("KubeadmControlPlane", "v31.0.0"), obj("AWSCluster", "")}}
-	if err := checkBumped(ok, render.DefaultVersionLabel, target); err != nil {
+	locators := render.DetectLocators("")
+	if err := checkBumped(ok, render.DefaultVersionLabel, locators, target); err != nil {
 		t.Errorf("a fully bumped cluster: %v", err)
 	}
 	stale := &render.Cluster{Resources: []*render.Resource{obj("Cluster", "31.0.0"), obj("MachinePool", "30.1.0")}}
-	err := checkBumped(stale, render.DefaultVersionLabel, target)
+	err := checkBumped(stale, render.DefaultVersionLabel, locators, target)
 	if err == nil {
 		t.Fatal("a MachinePool left on 30.1.0 passed")
 	}
 	contains(t, "the error", err.Error(), "MachinePool c1", "30.1.0", "c1.yaml")
+
+	// An App of a release chart left on the old version, where the
+	// app-version locator reads it.
+	app := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "application.giantswarm.io/v1alpha1", "kind": "App",
+		"metadata": map[string]any{"name": "c1-release", "namespace": "org-a"},
+		"spec":     map[string]any{"name": "release-aws", "version": "30.1.0"},
+	}}
+	withApp := &render.Cluster{Resources: []*render.Resource{obj("Cluster", "31.0.0"), {Object: app, Source: render.Source{Path: "apps.yaml"}}}}
+	err = checkBumped(withApp, render.DefaultVersionLabel, locators, target)
+	if err == nil {
+		t.Fatal("a release App left on 30.1.0 passed")
+	}
+	contains(t, "the error", err.Error(), "App c1-release", "spec.version: 30.1.0", "apps.yaml")
+	if err := checkBumped(withApp, render.DefaultVersionLabel, []render.Locator{render.Label{}}, target); err != nil {
+		t.Errorf("the label locator alone does not read the App's version, yet: %v", err)
+	}
 }
 
 // TestWriteJSONFraming: WriteJSON assembles the document from clusters

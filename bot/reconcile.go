@@ -96,7 +96,7 @@ func (s *Service) reconcile(ctx context.Context, p vcs.Provider, repo string, ed
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", repo, err)
 	}
-	d := &Decider{Catalog: s.Catalog(), Policy: pf, Label: s.Label, Since: SinceFromHistory(ws.repo, tree, "")}
+	d := &Decider{Catalog: s.Catalog(), Policy: pf, Label: s.Label, Since: SinceFromHistory(ws.repo, tree, ""), Version: s.planner(ctx).VersionReader(ctx, tree)}
 	res := &ReconcileResult{Decisions: d.Decide(tree, now)}
 
 	open, err := retry(ctx, s, func() ([]vcs.PullRequest, error) { return p.PullRequests(ctx, repo, branchPrefix) })

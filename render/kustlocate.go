@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path"
 	"slices"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -79,9 +80,16 @@ func (r *Repository) locateKustomized(ctx context.Context, c *Cluster, u *unit, 
 		}
 		return Location{}, fmt.Errorf("kustomization %s gives Cluster %s the label value %q, but no file it reads writes that value where upgrade-bot can find it (is it generated, or substituted by Flux from a Kustomization outside the repository?)",
 			u.kust.dir, clusterID(c.Namespace, c.Name), val)
-	}, func(m *object, cand candidate) string {
-		return fmt.Sprintf("%s, for %s %s", cand.what, m.kind, clusterID(m.namespace, m.name))
-	}, "label")
+	}, forMember, "label")
+}
+
+// forMember describes the place cand for the built resource m: the place
+// alone when it is m's own document, else the place and whom it is for.
+func forMember(m *object, cand candidate) string {
+	if strings.Contains(cand.what, " of "+m.kind+" "+m.name+" in ") {
+		return cand.what
+	}
+	return fmt.Sprintf("%s, for %s %s", cand.what, m.kind, clusterID(m.namespace, m.name))
 }
 
 // errSkip tells locateProbed to leave a resource out.

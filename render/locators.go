@@ -268,9 +268,7 @@ func (r *Repository) locateField(ctx context.Context, c *Cluster, locator string
 		}
 		return Location{}, fmt.Errorf("kustomization %s gives %s %s the %s %q, but no file it reads writes that value where upgrade-bot can find it (is it generated, or substituted from outside the repository?)",
 			u.kust.dir, m.kind, clusterID(m.namespace, m.name), spec.what, val)
-	}, func(m *object, cand candidate) string {
-		return fmt.Sprintf("%s, for %s %s", cand.what, m.kind, clusterID(m.namespace, m.name))
-	}, locator)
+	}, forMember, locator)
 	if err == nil {
 		err = r.sharedKustomized(ctx, c, spec, locs)
 	}

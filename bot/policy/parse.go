@@ -58,7 +58,7 @@ func settingKeys() []string {
 
 // topOnlyKeys are the settings of the repository as a whole.
 func topOnlyKeys() []string {
-	return []string{"prConcurrentLimit", "prHourlyLimit", "dashboard", "rollout", "rules"}
+	return []string{"prConcurrentLimit", "prHourlyLimit", "dashboard", "locators", "rollout", "rules"}
 }
 
 // Parse reads a policy file; name is used in error messages (usually
@@ -430,6 +430,9 @@ func (p *parser) file(doc *yaml.Node) *File {
 		if v, ok := p.boolean(e.v, e.at); ok {
 			f.noDashboard = !v
 		}
+	}
+	if e, ok := fields["locators"]; ok {
+		f.locators = p.locators(e)
 	}
 	if e, ok := fields["rollout"]; ok {
 		f.waves = p.rollout(e)

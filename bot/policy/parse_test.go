@@ -25,7 +25,33 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "unknown key without a near one",
 			src:  "colour: red\n",
-			want: []string{"f.yaml:1:1: colour: unknown key; expected one of timezone, schedule, maintenanceWindows, freezes, minimumReleaseAge, allowedUpdates, ignoreVersions, pin, automerge, prConcurrentLimit, prHourlyLimit, dashboard, rollout, rules"},
+			want: []string{"f.yaml:1:1: colour: unknown key; expected one of timezone, schedule, maintenanceWindows, freezes, minimumReleaseAge, allowedUpdates, ignoreVersions, pin, automerge, prConcurrentLimit, prHourlyLimit, dashboard, locators, rollout, rules"},
+		},
+		{
+			name: "invalid locators",
+			src: "locators:\n" +
+				"  - flux-substitut\n" +
+				"  - {type: values, variable: cluster_release}\n" +
+				"  - {path: global.release.version}\n" +
+				"  - {type: values, path: global..version}\n" +
+				"  - {type: label, key: \"not a key\"}\n" +
+				"  - {type: app-version, charts: \"release-*\"}\n" +
+				"  - label\n" +
+				"  - label\n",
+			want: []string{
+				`f.yaml:2:5: locators[0]: unknown locator "flux-substitut" (did you mean flux-substitute?)`,
+				`f.yaml:3:20: locators[1].variable: the values locator takes no variable; it takes key, path`,
+				`f.yaml:4:5: locators[2]: a locator needs its type: one of label, flux-substitute, app-version, values`,
+				`f.yaml:5:26: locators[3].path: "global..version" is not a dot-separated path such as global.release.version`,
+				`f.yaml:6:19: locators[4].key: the label locator takes no key; it takes no options (the label is the bot's --version-label)`,
+				`f.yaml:7:33: locators[5].charts: expected a list, e.g. ["release-*"], got "release-*"`,
+				`f.yaml:9:5: locators[7]: the same locator as item 6; remove one`,
+			},
+		},
+		{
+			name: "locators in a rule",
+			src:  "rules:\n  - locators: [label]\n",
+			want: []string{"f.yaml:2:5: rules[0].locators: unknown key: locators applies to the whole repository; set it at the top level, not in a rule"},
 		},
 		{
 			name: "unknown time zone",
@@ -170,7 +196,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "a key of one's own for anchors",
 			src:  "defaults: &d {pin: v31.x}\n",
-			want: []string{`f.yaml:1:1: defaults: unknown key; expected one of timezone, schedule, maintenanceWindows, freezes, minimumReleaseAge, allowedUpdates, ignoreVersions, pin, automerge, prConcurrentLimit, prHourlyLimit, dashboard, rollout, rules`},
+			want: []string{`f.yaml:1:1: defaults: unknown key; expected one of timezone, schedule, maintenanceWindows, freezes, minimumReleaseAge, allowedUpdates, ignoreVersions, pin, automerge, prConcurrentLimit, prHourlyLimit, dashboard, locators, rollout, rules`},
 		},
 		{
 			name: "merge key in a rule",
@@ -266,6 +292,31 @@ func TestParseErrors(t *testing.T) {
 
 // TestParseGolden parses files with many problems: all of them are reported
 // at once, in line order.
+func TestParseLocators(t *testing.T) {
+	f, err := Parse([]byte("locators:\n"+
+		"  - flux-substitute\n"+
+		"  - {type: flux-substitute, variable: release}\n"+
+		"  - {type: app-version, charts: [release-aws, \"release-*\"]}\n"+
+		"  - {type: values, key: values.yaml, path: global.release.version}\n"+
+		"  - label\n"), "f.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Locator{
+		{Type: LocatorFluxSubstitute},
+		{Type: LocatorFluxSubstitute, Variable: "release"},
+		{Type: LocatorAppVersion, Charts: []string{"release-aws", "release-*"}},
+		{Type: LocatorValues, Key: "values.yaml", Path: "global.release.version"},
+		{Type: LocatorLabel},
+	}
+	if diff := cmp.Diff(want, f.Locators()); diff != "" {
+		t.Errorf("Locators (-want +got):\n%s", diff)
+	}
+	if got := Default().Locators(); got != nil {
+		t.Errorf("the default policy has locators %v; want none (detect)", got)
+	}
+}
+
 func TestParseGolden(t *testing.T) {
 	for _, name := range []string{"invalid", "contradictory"} {
 		t.Run(name, func(t *testing.T) {

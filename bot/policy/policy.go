@@ -192,6 +192,7 @@ type File struct {
 	base        Settings
 	rules       []rule
 	waves       []Wave
+	locators    []Locator
 }
 
 // rule is one entry of rules: a selector and the settings it overrides.

@@ -62,7 +62,8 @@ would do at another time. It is the same decision the bot takes.`,
 			if err != nil {
 				return usageErrorf("--repo %s: %v", repoDir, err)
 			}
-			d := &bot.Decider{Catalog: catalog, Policy: pf, Label: label, Since: sinceFromGit(repoDir, repo)}
+			planner := &bot.Planner{Catalog: catalog, Label: label, Locators: bot.Locators(pf, label)}
+			d := &bot.Decider{Catalog: catalog, Policy: pf, Label: label, Since: sinceFromGit(repoDir, repo), Version: planner.VersionReader(ctx, repo)}
 			decisions := d.Decide(repo, at)
 			if output == "json" {
 				enc := json.NewEncoder(cmd.OutOrStdout())
