@@ -400,6 +400,9 @@ func (p *Planner) planCluster(ctx context.Context, run *planRun, c *render.Clust
 		return nil, invalid(err)
 	}
 	cp.Warnings = append(cp.Warnings, render.Warnings(repo, c, locs)...)
+	if c.Chart != "" {
+		cp.Warnings = append(cp.Warnings, fmt.Sprintf("cluster %s is an App of the chart %s: its Cluster API resources are made by the chart on the management cluster, which upgrade-bot does not render; the plan shows the App and its ConfigMaps as Flux applies them, and the release changes", clusterID(c), c.Chart))
+	}
 
 	if err := renderDiffs(ctx, run.renderer, cp, c, after); err != nil {
 		return nil, err
@@ -422,7 +425,7 @@ func checkPath(catalog *releases.Catalog, cp *ClusterPlan, from, to *semver.Vers
 	cp.ToRelease = toRel
 	fromRel, err := catalog.Get(cp.Provider, from.String())
 	if err != nil {
-		cp.Warnings = append(cp.Warnings, fmt.Sprintf("the current release v%s is not in the %s catalog: \"before\" is rendered without its ConfigMaps and the release changes cannot be listed", from, cp.Provider))
+		cp.Warnings = append(cp.Warnings, fmt.Sprintf("the current release v%s is not in the %s catalog: \"before\" is rendered without its ConfigMaps and the release changes list everything the target has", from, cp.Provider))
 		fromRel = &releases.Release{Provider: cp.Provider, Version: from}
 	} else {
 		cp.FromRelease = fromRel

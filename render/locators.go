@@ -86,6 +86,7 @@ func (l FluxSubstitute) Locate(ctx context.Context, repo *Repository, c *Cluster
 	}
 	slices.Sort(loc.Shared)
 	if !u.kust.used[name] {
+		loc.Unused = true
 		loc.Warnings = append(loc.Warnings, fmt.Sprintf("no resource %s builds uses ${%s}: bumping it in %s changes nothing that Flux applies", fk.ID(), name, loc))
 	}
 	return []Location{loc}, nil
@@ -300,7 +301,8 @@ func DetectLocators(key string) []Locator {
 
 // LocateAll runs every locator on c and returns the places they found,
 // each place once (the first locator to find it names it), sorted by file
-// and offset. Several locators finding different values is for Version to
+// and offset. A place nothing reads (Unused) is left out, with a warning,
+// when another holds the version. Several locators finding different values is for Version to
 // report.
 func LocateAll(ctx context.Context, repo *Repository, c *Cluster, locators []Locator) ([]Location, error) {
 	var locs []Location
@@ -322,6 +324,14 @@ func LocateAll(ctx context.Context, repo *Repository, c *Cluster, locators []Loc
 				}
 			}
 		}
+	}
+	if used := slices.DeleteFunc(slices.Clone(locs), func(l Location) bool { return l.Unused }); len(used) > 0 && len(used) < len(locs) {
+		for _, l := range locs {
+			if l.Unused {
+				used[0].Warnings = append(used[0].Warnings, fmt.Sprintf("%s (%s) is %q, but nothing the cluster is built from uses it: it is left as it is; remove it or make it the only place", l.Description, l, l.Value))
+			}
+		}
+		locs = used
 	}
 	slices.SortStableFunc(locs, func(a, b Location) int {
 		return cmp.Or(strings.Compare(a.Path, b.Path), cmp.Compare(a.Offset, b.Offset))

@@ -109,6 +109,10 @@ type Location struct {
 	// Warnings are what a reviewer must know about this place, e.g. that
 	// nothing the Kustomization builds uses the variable.
 	Warnings []string
+	// Unused says that nothing the cluster is built from reads the value
+	// here (a post-build variable no resource uses): LocateAll drops it
+	// when another place holds the version.
+	Unused bool
 }
 
 // String formats the location as "path:line:column".

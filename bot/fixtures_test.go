@@ -1,0 +1,200 @@
+package bot
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/upgrade-bot/upgrade-bot/releases"
+)
+
+// sharedFixture returns a directory of the project's shared fixtures,
+// skipping the test when it is absent (a user's clone does not have it).
+func sharedFixture(t *testing.T, sub string) string {
+	t.Helper()
+	dir := filepath.Join("..", "..", "shared", "fixtures", sub)
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("shared fixtures not available (%s): %v", dir, err)
+	}
+	return dir
+}
+
+// fixturePlanner plans with the real Giant Swarm releases.
+func fixturePlanner(t *testing.T) *Planner {
+	t.Helper()
+	catalog, err := releases.Load(context.Background(), sharedFixture(t, "giantswarm-releases"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Planner{Catalog: catalog, Now: func() time.Time { return testNow }}
+}
+
+const fixtureWCs = "management-clusters/MC_NAME/organizations/ORG_NAME/workload-clusters/"
+
+// adoptRelease is the gitops-template as a team that uses its
+// cluster_release variable has it: the cluster chart's values read the
+// release from the variable, and every workload cluster sets it to
+// version. The fixture itself is not changed; this edits a copy.
+func adoptRelease(t *testing.T, version string) string {
+	t.Helper()
+	dir := copyDir(t, sharedFixture(t, "gitops-template"))
+	edit := func(rel, old, new string) {
+		t.Helper()
+		p := filepath.Join(dir, filepath.FromSlash(rel))
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(data, []byte(old)) {
+			t.Fatalf("%s no longer holds %q: the fixture changed", rel, old)
+		}
+		if err := os.WriteFile(p, bytes.Replace(data, []byte(old), []byte(new), 1), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	edit("bases/clusters/capa/template/cluster_config.yaml", "global:\n", "global:\n  release:\n    version: ${cluster_release}\n")
+	for _, wc := range []string{"HELLO_APP_DEV_CLUSTER_1", "HELLO_APP_STAGING_CLUSTER_1", "WC_NAME", "WC_NAME_OUT_OF_BAND_FLUX_APP"} {
+		edit(fixtureWCs+wc+".yaml", `cluster_release: "0.8.1"`, `cluster_release: "`+version+`"`)
+	}
+	edit(fixtureWCs+"HELLO_APP_PROD_CLUSTER_EU_CENTRAL.yaml", "      organization:", `      cluster_release: "`+version+`"`+"\n      organization:")
+	return dir
+}
+
+// TestPlanFixtureGitopsTemplate plans every cluster of the real
+// gitops-template to a later real release: as it is (its cluster_release
+// is the unused placeholder 0.8.1, so the upgrade must be forced and the
+// plan says the variable changes nothing), and as a team that uses the
+// variable has it (v33.1.1 → v34.1.1: the Flux variable is bumped, the
+// values ConfigMap is rendered with the new release, the release's
+// component changes are listed).
+func TestPlanFixtureGitopsTemplate(t *testing.T) {
+	t.Run("as-is", func(t *testing.T) {
+		dir := sharedFixture(t, "gitops-template")
+		plan, err := fixturePlanner(t).Plan(t.Context(), dir, Request{All: true, Target: "v34.1.1", Force: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeGoldens(t, "plan/gitops-template-as-is", plan)
+		for _, cp := range plan.Clusters {
+			if cp.ID() == "org-org-name/hello-app-prod-eu-central" {
+				if cp.Status != StatusSkipped || !strings.Contains(cp.Reason, "no release version where upgrade-bot looks") {
+					t.Errorf("%s: %s %s, want skipped for having no version", cp.ID(), cp.Status, cp.Reason)
+				}
+				continue
+			}
+			if cp.Status != StatusUpgrade {
+				t.Errorf("%s: %s %s, want a forced upgrade", cp.ID(), cp.Status, cp.Reason)
+				continue
+			}
+			contains(t, cp.ID()+" warnings", strings.Join(cp.Warnings, "\n"), "uses ${cluster_release}", "TODO placeholders", "not in the capa catalog")
+		}
+	})
+	t.Run("adopted", func(t *testing.T) {
+		dir := adoptRelease(t, "33.1.1")
+		plan, err := fixturePlanner(t).Plan(t.Context(), dir, Request{All: true, Target: "v34.1.1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeGoldens(t, "plan/gitops-template-adopted", plan)
+		if len(plan.Clusters) != 5 {
+			t.Fatalf("planned %d clusters, want the fixture's 5", len(plan.Clusters))
+		}
+		for _, cp := range plan.Clusters {
+			if cp.Status != StatusUpgrade || cp.From != "33.1.1" || cp.To != "34.1.1" {
+				t.Errorf("%s: %s %s→%s %s, want an upgrade 33.1.1→34.1.1", cp.ID(), cp.Status, cp.From, cp.To, cp.Reason)
+				continue
+			}
+			if len(cp.Changes) != 1 || !strings.HasPrefix(cp.Changes[0].Path, fixtureWCs) || strings.Contains(strings.TrimPrefix(cp.Changes[0].Path, fixtureWCs), "/") {
+				t.Errorf("%s: changes %v, want only its own Flux Kustomization", cp.ID(), changedPaths(cp))
+			}
+			if len(cp.Locations) != 1 || cp.Locations[0].Locator != "flux-substitute" {
+				t.Errorf("%s: locations %v, want the Flux variable", cp.ID(), cp.Locations)
+			}
+			if len(cp.Release) == 0 {
+				t.Errorf("%s: no release changes listed", cp.ID())
+			}
+			var values bool
+			for _, r := range cp.Resources {
+				if r.Kind == "ConfigMap" && strings.HasSuffix(r.Name, "-config") && strings.Contains(r.Unified, "34.1.1") {
+					values = true
+				}
+			}
+			if !values {
+				t.Errorf("%s: the rendered values ConfigMap does not show the new release", cp.ID())
+			}
+		}
+	})
+}
+
+// TestPlanFixtureValues plans the gitops-template with the release
+// written in each cluster's user values (global.release.version), the
+// other place Giant Swarm's cluster charts read it: in a ConfigMap's
+// literal block, in a file a configMapGenerator reads, and in a base two
+// clusters share, which the plan must say.
+func TestPlanFixtureValues(t *testing.T) {
+	dir := copyDir(t, sharedFixture(t, "gitops-template"))
+	edit := func(rel, old, new string) {
+		t.Helper()
+		p := filepath.Join(dir, filepath.FromSlash(rel))
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(data, []byte(old)) {
+			t.Fatalf("%s no longer holds %q: the fixture changed", rel, old)
+		}
+		if err := os.WriteFile(p, bytes.Replace(data, []byte(old), []byte(new), 1), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, wc := range []string{"WC_NAME", "WC_NAME_OUT_OF_BAND_FLUX_APP"} {
+		edit(fixtureWCs+wc+"/mapi/cluster/cluster_user_config.yaml", "    global:\n", "    global:\n      release:\n        version: \"33.1.1\" # pinned by the platform team\n")
+	}
+	edit("bases/environments/stages/prod/hello_app_cluster/cluster_user_config.yaml", "global:\n", "global:\n  release:\n    version: 33.1.1\n")
+	edit("bases/cluster_templates/hello_app_cluster/cluster/cluster_user_config.yaml", `  values: ""`, "  values: |\n    global:\n      release:\n        version: v33.1.1\n")
+	plan, err := fixturePlanner(t).Plan(t.Context(), dir, Request{All: true, Target: "v34.1.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeGoldens(t, "plan/gitops-template-values", plan)
+	for _, cp := range plan.Clusters {
+		if cp.Status != StatusUpgrade || cp.From != "33.1.1" {
+			t.Errorf("%s: %s from %s: %s, want an upgrade from 33.1.1", cp.ID(), cp.Status, cp.From, cp.Reason)
+			continue
+		}
+		if len(cp.Locations) != 1 || cp.Locations[0].Locator != "values" {
+			t.Errorf("%s: locations %v, want one in the values", cp.ID(), cp.Locations)
+		}
+	}
+}
+
+func changedPaths(cp *ClusterPlan) []string {
+	var out []string
+	for _, c := range cp.Changes {
+		out = append(out, c.Path)
+	}
+	return out
+}
+
+// writeGoldens compares the plan's three formats with golden files.
+func writeGoldens(t *testing.T, name string, plan *Plan) {
+	t.Helper()
+	for _, f := range []struct {
+		ext   string
+		write func(*bytes.Buffer) error
+	}{
+		{"txt", func(b *bytes.Buffer) error { return WriteText(b, plan) }},
+		{"md", func(b *bytes.Buffer) error { return WriteMarkdown(b, plan) }},
+		{"json", func(b *bytes.Buffer) error { return WriteJSON(b, plan) }},
+	} {
+		var b bytes.Buffer
+		if err := f.write(&b); err != nil {
+			t.Fatalf("writing %s: %v", f.ext, err)
+		}
+		golden(t, name+"."+f.ext, b.Bytes())
+	}
+}
