@@ -30,6 +30,7 @@
 //	automerge: {updates: [patch], approvals: 1, checks: true, method: squash}
 //	prConcurrentLimit: 5              # open upgrade pull requests per repository (default 10, 0 = no limit)
 //	prHourlyLimit: 2                  # opened per hour per repository (default 2, 0 = no limit)
+//	locators: [flux-substitute, {type: values, path: global.release.version}]  # where the version is written; default: all
 //	rollout:
 //	  soak: 48h                       # a wave's clusters run a release this long before the next wave gets it
 //	  waves:
@@ -72,6 +73,15 @@
 // inherited pin. automerge.approvals defaults to 0, checks to true, method to
 // merge (squash and rebase are the others). Pre-releases are never proposed
 // by the bot on its own.
+//
+// locators lists where the repository writes a cluster's release version,
+// in order: label (the bot's version label), flux-substitute (variable: a
+// Flux Kustomization's post-build variable, default cluster_release),
+// app-version (charts: globs on a release App's chart, default release-*)
+// and values (key: a ConfigMap's data key, default values; path: a dot path
+// in the values it holds, default global.release.version). An item is a
+// type, or a mapping of type and its options. Without locators every one is
+// tried. It applies to the whole repository; a rule cannot set it.
 //
 // # Rules and waves
 //
