@@ -433,7 +433,7 @@ func TestVersion(t *testing.T) {
 		{name: "differ only in v", locs: []Location{loc("v30.1.0", 8), loc("30.1.0", 20)}, want: "30.1.0"},
 		{name: "conflict", locs: []Location{loc("30.1.0", 8), loc("29.0.0", 20)},
 			err: "the version of cluster org-acme/peu01 is written differently in 2 places; make them agree:\n  clusters/peu01.yaml:8:36: \"30.1.0\" (label of Cluster)\n  clusters/peu01.yaml:20:36: \"29.0.0\" (label of Cluster)"},
-		{name: "none", err: "no version label: cluster org-acme/peu01 has no label release.giantswarm.io/version; add it under metadata.labels of its Cluster resource (in clusters/peu01.yaml), e.g. `release.giantswarm.io/version: \"30.1.0\"`"},
+		{name: "none", err: "no version: cluster org-acme/peu01 has no label release.giantswarm.io/version; add it under metadata.labels of its Cluster resource (in clusters/peu01.yaml), e.g. `release.giantswarm.io/version: \"30.1.0\"`"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -475,7 +475,7 @@ func TestLocateFromDiscovery(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, want := range map[string]string{
-		"nolabel":     "no version label",
+		"nolabel":     "no version: ",
 		"conflict":    "written differently in 2 places",
 		"blockinkust": "custom/kustomization.yaml:4: the version is written as a block scalar",
 	} {

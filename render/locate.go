@@ -144,9 +144,9 @@ func appendUnique(list []string, s string) []string {
 	return append(list, s)
 }
 
-// ErrNoVersion is returned (wrapped) by Version when a cluster does not
-// carry the version label anywhere.
-var ErrNoVersion = errors.New("no version label")
+// ErrNoVersion is returned (wrapped) by Version when no locator finds the
+// cluster's version.
+var ErrNoVersion = errors.New("no version")
 
 // VersionConflictError says that the places where a cluster's version is
 // written disagree.
@@ -179,8 +179,8 @@ func (e *VersionConflictError) Error() string {
 func Version(c *Cluster, locs []Location) (string, error) {
 	id := clusterID(c.Namespace, c.Name)
 	if len(locs) == 0 && c.Chart != "" {
-		return "", fmt.Errorf("%w: cluster %s (an App of the chart %s, in %s) has no release version where upgrade-bot looks: set postBuild.substitute.%s of the Flux Kustomization that builds it, or %s in the data.%s of its values ConfigMap, or choose the locators in .upgrade-bot.yaml",
-			ErrNoVersion, id, c.Chart, c.Root, DefaultSubstituteVariable, DefaultValuesPath, DefaultValuesKey)
+		return "", fmt.Errorf("%w: cluster %s (an App of the chart %s, built from %s) has no release version where upgrade-bot looks: write it as %s in the data.%s of its values ConfigMap (\"${%s}\" with postBuild.substitute.%s set in the Flux Kustomization works too), or as spec.version of a release-<provider> App, or choose the locators in .upgrade-bot.yaml",
+			ErrNoVersion, id, c.Chart, c.Root, DefaultValuesPath, DefaultValuesKey, DefaultSubstituteVariable, DefaultSubstituteVariable)
 	}
 	if len(locs) == 0 {
 		label := cmp.Or(c.VersionLabel, DefaultVersionLabel)
