@@ -3,65 +3,22 @@ package bot
 import (
 	"bytes"
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/upgrade-bot/upgrade-bot/releases"
+	"github.com/upgrade-bot/upgrade-bot/test/fixtures"
 )
-
-// sharedFixture returns a directory of the project's shared fixtures,
-// skipping the test when it is absent (a user's clone does not have it).
-func sharedFixture(t *testing.T, sub string) string {
-	t.Helper()
-	dir := filepath.Join("..", "..", "shared", "fixtures", sub)
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("shared fixtures not available (%s): %v", dir, err)
-	}
-	return dir
-}
 
 // fixturePlanner plans with the real Giant Swarm releases.
 func fixturePlanner(t *testing.T) *Planner {
 	t.Helper()
-	catalog, err := releases.Load(context.Background(), sharedFixture(t, "giantswarm-releases"))
+	catalog, err := releases.Load(context.Background(), fixtures.Shared(t, "giantswarm-releases"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return &Planner{Catalog: catalog, Now: func() time.Time { return testNow }}
-}
-
-const fixtureWCs = "management-clusters/MC_NAME/organizations/ORG_NAME/workload-clusters/"
-
-// adoptRelease is the gitops-template as a team that uses its
-// cluster_release variable has it: the cluster chart's values read the
-// release from the variable, and every workload cluster sets it to
-// version. The fixture itself is not changed; this edits a copy.
-func adoptRelease(t *testing.T, version string) string {
-	t.Helper()
-	dir := copyDir(t, sharedFixture(t, "gitops-template"))
-	edit := func(rel, old, new string) {
-		t.Helper()
-		p := filepath.Join(dir, filepath.FromSlash(rel))
-		data, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Contains(data, []byte(old)) {
-			t.Fatalf("%s no longer holds %q: the fixture changed", rel, old)
-		}
-		if err := os.WriteFile(p, bytes.Replace(data, []byte(old), []byte(new), 1), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	edit("bases/clusters/capa/template/cluster_config.yaml", "global:\n", "global:\n  release:\n    version: ${cluster_release}\n")
-	for _, wc := range []string{"HELLO_APP_DEV_CLUSTER_1", "HELLO_APP_STAGING_CLUSTER_1", "WC_NAME", "WC_NAME_OUT_OF_BAND_FLUX_APP"} {
-		edit(fixtureWCs+wc+".yaml", `cluster_release: "0.8.1"`, `cluster_release: "`+version+`"`)
-	}
-	edit(fixtureWCs+"HELLO_APP_PROD_CLUSTER_EU_CENTRAL.yaml", "      organization:", `      cluster_release: "`+version+`"`+"\n      organization:")
-	return dir
 }
 
 // TestPlanFixtureGitopsTemplate plans every cluster of the real
@@ -73,7 +30,7 @@ func adoptRelease(t *testing.T, version string) string {
 // component changes are listed).
 func TestPlanFixtureGitopsTemplate(t *testing.T) {
 	t.Run("as-is", func(t *testing.T) {
-		dir := sharedFixture(t, "gitops-template")
+		dir := fixtures.Shared(t, "gitops-template")
 		plan, err := fixturePlanner(t).Plan(t.Context(), dir, Request{All: true, Target: "v34.1.1", Force: true})
 		if err != nil {
 			t.Fatal(err)
@@ -94,7 +51,7 @@ func TestPlanFixtureGitopsTemplate(t *testing.T) {
 		}
 	})
 	t.Run("adopted", func(t *testing.T) {
-		dir := adoptRelease(t, "33.1.1")
+		dir := fixtures.GitopsTemplateOn(t, "33.1.1")
 		plan, err := fixturePlanner(t).Plan(t.Context(), dir, Request{All: true, Target: "v34.1.1"})
 		if err != nil {
 			t.Fatal(err)
@@ -108,7 +65,7 @@ func TestPlanFixtureGitopsTemplate(t *testing.T) {
 				t.Errorf("%s: %s %s→%s %s, want an upgrade 33.1.1→34.1.1", cp.ID(), cp.Status, cp.From, cp.To, cp.Reason)
 				continue
 			}
-			if len(cp.Changes) != 1 || !strings.HasPrefix(cp.Changes[0].Path, fixtureWCs) || strings.Contains(strings.TrimPrefix(cp.Changes[0].Path, fixtureWCs), "/") {
+			if len(cp.Changes) != 1 || !strings.HasPrefix(cp.Changes[0].Path, fixtures.WorkloadClusters) || strings.Contains(strings.TrimPrefix(cp.Changes[0].Path, fixtures.WorkloadClusters), "/") {
 				t.Errorf("%s: changes %v, want only its own Flux Kustomization", cp.ID(), changedPaths(cp))
 			}
 			if len(cp.Locations) != 1 || cp.Locations[0].Locator != "flux-substitute" {
@@ -136,23 +93,10 @@ func TestPlanFixtureGitopsTemplate(t *testing.T) {
 // literal block, in a file a configMapGenerator reads, and in a base two
 // clusters share, which the plan must say.
 func TestPlanFixtureValues(t *testing.T) {
-	dir := copyDir(t, sharedFixture(t, "gitops-template"))
-	edit := func(rel, old, new string) {
-		t.Helper()
-		p := filepath.Join(dir, filepath.FromSlash(rel))
-		data, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Contains(data, []byte(old)) {
-			t.Fatalf("%s no longer holds %q: the fixture changed", rel, old)
-		}
-		if err := os.WriteFile(p, bytes.Replace(data, []byte(old), []byte(new), 1), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir := fixtures.Copy(t, "gitops-template")
+	edit := func(rel, old, new string) { t.Helper(); fixtures.Edit(t, dir, rel, old, new) }
 	for _, wc := range []string{"WC_NAME", "WC_NAME_OUT_OF_BAND_FLUX_APP"} {
-		edit(fixtureWCs+wc+"/mapi/cluster/cluster_user_config.yaml", "    global:\n", "    global:\n      release:\n        version: \"33.1.1\" # pinned by the platform team\n")
+		edit(fixtures.WorkloadClusters+wc+"/mapi/cluster/cluster_user_config.yaml", "    global:\n", "    global:\n      release:\n        version: \"33.1.1\" # pinned by the platform team\n")
 	}
 	edit("bases/environments/stages/prod/hello_app_cluster/cluster_user_config.yaml", "global:\n", "global:\n  release:\n    version: 33.1.1\n")
 	edit("bases/cluster_templates/hello_app_cluster/cluster/cluster_user_config.yaml", `  values: ""`, "  values: |\n    global:\n      release:\n        version: v33.1.1\n")
@@ -180,9 +124,12 @@ func changedPaths(cp *ClusterPlan) []string {
 	return out
 }
 
-// writeGoldens compares the plan's three formats with golden files.
+// writeGoldens compares the plan's three formats with golden files. The
+// warnings about the releases directory name it where it is on this
+// machine; they are not part of the golden files.
 func writeGoldens(t *testing.T, name string, plan *Plan) {
 	t.Helper()
+	plan.CatalogWarnings = nil
 	for _, f := range []struct {
 		ext   string
 		write func(*bytes.Buffer) error

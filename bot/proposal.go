@@ -64,7 +64,7 @@ func Body(c *ClusterPlan) string {
 	if c.ToRelease != nil && c.ToRelease.ChangelogURL != "" {
 		fmt.Fprintf(&b, "Release notes: %s\n\n", c.ToRelease.ChangelogURL)
 	}
-	b.WriteString("Merging this pull request lets Flux apply the new version label, which starts the upgrade. ")
+	b.WriteString("Merging this pull request lets Flux apply the new version, which starts the upgrade. ")
 	b.WriteString("The rendered change of every cluster resource is in the comment below.\n\n")
 	m, _ := json.Marshal(marker{Cluster: c.ID(), From: c.From, To: c.To})
 	fmt.Fprintf(&b, "%s%s -->\n", MarkerPrefix, m)

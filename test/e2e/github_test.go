@@ -43,6 +43,12 @@ func newGitHubForge(t *testing.T) forge {
 // once, and returns a maker of fakes with the example repository, the App
 // installed on its owner, "alice" (write) and "eve" (read).
 func gitHubFactory(t *testing.T) func(t *testing.T) forge {
+	return gitHubFactoryFor(t, filepath.Join(moduleRoot(t), "examples", "gitops"))
+}
+
+// gitHubFactoryFor is gitHubFactory for a repository seeded from the
+// directory seed.
+func gitHubFactoryFor(t *testing.T, seed string) func(t *testing.T) forge {
 	spec := githubfake.LoadSpec(t)
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -51,7 +57,7 @@ func gitHubFactory(t *testing.T) func(t *testing.T) forge {
 	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
 	return func(t *testing.T) forge {
 		s := githubfake.New(t, githubfake.Options{Spec: spec, PathPrefix: "/api/v3"})
-		s.CreateRepo(t.Context(), t, repo, filepath.Join(moduleRoot(t), "examples", "gitops"))
+		s.CreateRepo(t.Context(), t, repo, seed)
 		s.SetApp(githubfake.App{ID: 4242, Slug: "upgrade-bot", PublicKey: &key.PublicKey})
 		s.InstallApp("acme")
 		s.SetPermission(repo, "alice", "write")
