@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/upgrade-bot/upgrade-bot/releases"
+	"github.com/upgrade-bot/upgrade-bot/test/fixtures"
 )
 
 var cmpVersion = cmp.Comparer(func(a, b *semver.Version) bool {
@@ -298,10 +299,7 @@ func TestLoadFS(t *testing.T) {
 // TestLoadRealFixtures loads a snapshot of github.com/giantswarm/releases.
 func TestLoadRealFixtures(t *testing.T) {
 	t.Parallel()
-	dir := filepath.Join(repoRoot(t), "..", "shared", "fixtures", "giantswarm-releases")
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("the shared fixtures are not here (%v); they are only in the project's workspace, not in a clone", err)
-	}
+	dir := fixtures.Shared(t, "giantswarm-releases")
 	c, err := releases.Load(t.Context(), dir)
 	if err != nil {
 		t.Fatal(err)

@@ -11,18 +11,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-)
 
-// sharedFixtures returns the project's shared fixtures directory, skipping
-// the test when it is absent (a user's clone does not have it).
-func sharedFixtures(t *testing.T, sub string) string {
-	t.Helper()
-	dir := filepath.Join("..", "..", "shared", "fixtures", sub)
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("shared fixtures not available (%s): %v", dir, err)
-	}
-	return dir
-}
+	"github.com/upgrade-bot/upgrade-bot/test/fixtures"
+)
 
 // TestFixtureGitopsTemplate discovers giantswarm/gitops-template: its
 // workload clusters are Apps of the cluster-aws chart, each built by the
@@ -33,7 +24,7 @@ func sharedFixtures(t *testing.T, sub string) string {
 // clusters again and are ignored; SOPS files are never read.
 func TestFixtureGitopsTemplate(t *testing.T) {
 	t.Parallel()
-	dir := sharedFixtures(t, "gitops-template")
+	dir := fixtures.Shared(t, "gitops-template")
 	repo, err := Discover(t.Context(), dir, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +110,7 @@ func checkNoSOPS(t *testing.T, repo *Repository) {
 // own, then all of them together (the same cluster declared four times).
 func TestFixtureCAPITemplates(t *testing.T) {
 	t.Parallel()
-	src := sharedFixtures(t, filepath.Join("capi-manifests", "cluster-api-provider-aws", "templates"))
+	src := fixtures.Shared(t, filepath.Join("capi-manifests", "cluster-api-provider-aws", "templates"))
 	tests := []struct {
 		file string
 		want summary
@@ -189,7 +180,7 @@ func TestFixtureCAPITemplates(t *testing.T) {
 
 	t.Run("all together", func(t *testing.T) {
 		t.Parallel()
-		repo, err := Discover(t.Context(), sharedFixtures(t, "capi-manifests"), Options{})
+		repo, err := Discover(t.Context(), fixtures.Shared(t, "capi-manifests"), Options{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -13,6 +13,8 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/filtersutil"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 	sigsyaml "sigs.k8s.io/yaml"
+
+	"github.com/upgrade-bot/upgrade-bot/test/fixtures"
 )
 
 // wholeObjectMerge renders obj the plain way: anchors resolved, kyaml's
@@ -141,11 +143,8 @@ func (d *jsonDoc) MarshalJSON() ([]byte, error) { return d.data, nil }
 // cluster template (a real public manifest) under a release patch.
 func TestRenderFixture(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join("..", "..", "..", "shared", "fixtures", "capi-manifests", "cluster-api-provider-aws", "templates", "cluster-template.yaml")
+	path := filepath.Join(fixtures.Shared(t, "capi-manifests"), "cluster-api-provider-aws", "templates", "cluster-template.yaml")
 	data, err := os.ReadFile(path)
-	if os.IsNotExist(err) {
-		t.Skipf("shared fixtures not found at %s (they are not part of the repository)", path)
-	}
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	gl "gitlab.com/gitlab-org/api/client-go/v2"
 
+	"github.com/upgrade-bot/upgrade-bot/test/fixtures"
 	gitlabfake "github.com/upgrade-bot/upgrade-bot/test/forge/gitlab"
 )
 
@@ -124,29 +125,11 @@ func (c shapeChecker) RoundTrip(r *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-// fixture reads a GitLab webhook payload from the shared fixtures, next to
-// the module root; it skips the test when they are not there.
+// fixture reads one of GitLab's documented webhook payloads from the
+// shared fixtures; it skips the test when they are not there.
 func fixture(t *testing.T, name string) []byte {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.mod above the package directory: cannot find the shared fixtures")
-		}
-		dir = parent
-	}
-	path := filepath.Join(dir, "..", "shared", "fixtures", "gitlab-webhooks", name)
-	b, err := os.ReadFile(path)
-	if os.IsNotExist(err) {
-		t.Skipf("GitLab's documented webhook payloads are not here (../shared/fixtures/gitlab-webhooks/%s next to the module root): skipping", name)
-	}
+	b, err := os.ReadFile(filepath.Join(fixtures.Shared(t, "gitlab-webhooks"), name))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/upgrade-bot/upgrade-bot/test/fixtures"
 	gitlabfake "github.com/upgrade-bot/upgrade-bot/test/forge/gitlab"
 	"github.com/upgrade-bot/upgrade-bot/vcs"
 )
@@ -292,23 +293,7 @@ func TestAwardTwice(t *testing.T) {
 // fixtures next to the module root, or skips the test.
 func fixture(t *testing.T, name string) map[string]any {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		if filepath.Dir(dir) == dir {
-			t.Skip("no go.mod above the package directory: cannot find the shared fixtures")
-		}
-		dir = filepath.Dir(dir)
-	}
-	b, err := os.ReadFile(filepath.Join(dir, "..", "shared", "fixtures", "gitlab-webhooks", name))
-	if os.IsNotExist(err) {
-		t.Skipf("GitLab's documented webhook payloads are not here (../shared/fixtures/gitlab-webhooks/%s next to the module root): skipping", name)
-	}
+	b, err := os.ReadFile(filepath.Join(fixtures.Shared(t, "gitlab-webhooks"), name))
 	if err != nil {
 		t.Fatal(err)
 	}
