@@ -143,7 +143,24 @@ type Metrics interface {
 	Reconciled(forge, repo string, at time.Time)
 	// Rendered observes how long a plan took.
 	Rendered(d time.Duration)
+	// Command counts a comment command on forge by verb ("upgrade",
+	// "plan", ...; "unknown" for one that does not parse) and result
+	// (CommandOK, CommandInvalid, CommandFailed or CommandDenied).
+	Command(forge, verb, result string)
 }
+
+// The results of a comment command, for Metrics.Command.
+const (
+	// CommandOK: the command did what it asked.
+	CommandOK = "ok"
+	// CommandInvalid: the request was malformed or cannot be done (an
+	// unknown release, a downgrade); the reply says why.
+	CommandInvalid = "invalid"
+	// CommandFailed: the bot or the forge failed; the reply says to retry.
+	CommandFailed = "failed"
+	// CommandDenied: the author may not run commands on the repository.
+	CommandDenied = "denied"
+)
 
 // ClusterEvents records Kubernetes Events on Cluster resources.
 type ClusterEvents interface {
@@ -159,6 +176,13 @@ func (s *Service) event(ctx context.Context, id, reason, message string) {
 	}
 	if err := s.Events.Record(ctx, ns, name, reason, message); err != nil {
 		s.log(ctx).Warn("recording an event on the cluster", "cluster", id, "reason", reason, "error", err)
+	}
+}
+
+// counted tells s.Metrics about a command, when there are metrics.
+func (s *Service) counted(p vcs.Provider, verb, result string) {
+	if s.Metrics != nil {
+		s.Metrics.Command(p.Name(), verb, result)
 	}
 }
 
@@ -350,6 +374,9 @@ func (s *Service) HandleComment(ctx context.Context, p vcs.Provider, repo string
 			msg += " (or being on the bot's allowlist)"
 		}
 		msg += ". Ask a maintainer of the repository to run it, or to give you write access."
+		for _, cmd := range cmds {
+			s.counted(p, string(cmd.Verb), CommandDenied)
+		}
 		return s.finish(ctx, p, repo, c, []string{msg}, true)
 	}
 
@@ -362,12 +389,21 @@ func (s *Service) HandleComment(ctx context.Context, p vcs.Provider, repo string
 		} else {
 			notes = append(notes, e.Error())
 		}
+		s.counted(p, "unknown", CommandInvalid)
 		failed = true
 	}
 	for _, cmd := range cmds {
 		log.Info("running a command", "command", cmd.Text)
 		n, err := s.run(ctx, p, repo, c, cmd)
 		notes = append(notes, n...)
+		switch {
+		case err == nil:
+			s.counted(p, string(cmd.Verb), CommandOK)
+		case errors.Is(err, ErrInvalidRequest):
+			s.counted(p, string(cmd.Verb), CommandInvalid)
+		default:
+			s.counted(p, string(cmd.Verb), CommandFailed)
+		}
 		if err != nil {
 			failed = true
 			if !errors.Is(err, ErrInvalidRequest) {

@@ -1,7 +1,9 @@
 // Package metrics exports what the bot does as Prometheus metrics: pull
-// requests by action, the last successful reconcile of each repository,
-// and how long renders take. The webhook server exports its own (requests,
-// jobs, queue) beside them on the same registry.
+// requests by action, comment commands by result, the last successful
+// reconcile of each repository, how long renders take (Bot), and the
+// requests to the forges with the rate limit they report (Forges, an HTTP
+// transport). The webhook server exports its own (requests, jobs, queue)
+// beside them on the same registry.
 package metrics
 
 import (
@@ -16,6 +18,7 @@ type Bot struct {
 	pullRequests *prometheus.CounterVec
 	reconciled   *prometheus.GaugeVec
 	render       prometheus.Histogram
+	commands     *prometheus.CounterVec
 }
 
 // New registers the bot's metrics on reg, with every pull request action
@@ -35,8 +38,12 @@ func New(reg prometheus.Registerer, forges []string) (*Bot, error) {
 			Help:    "How long planning and rendering an upgrade took.",
 			Buckets: prometheus.ExponentialBuckets(0.05, 2, 12), // 50 ms to about 100 s
 		}),
+		commands: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "upgrade_bot_commands_total",
+			Help: "Comment commands by forge, verb (unknown: it did not parse) and result: ok, invalid (the reply says what to fix), failed (the bot or the forge failed), denied (no write permission).",
+		}, []string{"forge", "verb", "result"}),
 	}
-	for _, c := range []prometheus.Collector{b.pullRequests, b.reconciled, b.render} {
+	for _, c := range []prometheus.Collector{b.pullRequests, b.reconciled, b.render, b.commands} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("registering the bot's metrics: %w", err)
 		}
@@ -55,6 +62,11 @@ func (b *Bot) PullRequest(forge, action string) { b.pullRequests.WithLabelValues
 // Reconciled records a successful reconcile.
 func (b *Bot) Reconciled(forge, repo string, at time.Time) {
 	b.reconciled.WithLabelValues(forge, repo).Set(float64(at.UnixNano()) / 1e9)
+}
+
+// Command counts a comment command.
+func (b *Bot) Command(forge, verb, result string) {
+	b.commands.WithLabelValues(forge, verb, result).Inc()
 }
 
 // Rendered observes a render's duration.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -219,7 +220,14 @@ func secret(file, env string) ([]byte, error) {
 }
 
 func (a *app) serve(ctx context.Context, o *serveOptions) error {
-	providers, err := a.forges(ctx, o)
+	// One registry for the server's metrics, the bot's and the forges'.
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	forgeMetrics, err := metrics.NewForges(reg)
+	if err != nil {
+		return err
+	}
+	providers, err := a.forges(ctx, o, forgeMetrics)
 	if err != nil {
 		return err
 	}
@@ -307,9 +315,6 @@ func (a *app) serve(ctx context.Context, o *serveOptions) error {
 	if elector != nil {
 		opts.Active = elector.Active
 	}
-	// One registry for the server's metrics and the bot's.
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	opts.Registerer, opts.Gatherer = reg, reg
 	if svc.Metrics, err = metrics.New(reg, sortedNames(providers)); err != nil {
 		return err
@@ -557,7 +562,7 @@ func wakeAfter(now time.Time, interval time.Duration, results []*bot.ReconcileRe
 }
 
 // forges builds the configured forges, keyed by their webhook route.
-func (a *app) forges(ctx context.Context, o *serveOptions) (map[string]vcs.Provider, error) {
+func (a *app) forges(ctx context.Context, o *serveOptions, m *metrics.Forges) (map[string]vcs.Provider, error) {
 	out := map[string]vcs.Provider{}
 	ghToken, err := secret(o.githubTokenFile, envGitHubToken)
 	if err != nil {
@@ -575,7 +580,8 @@ func (a *app) forges(ctx context.Context, o *serveOptions) (map[string]vcs.Provi
 		if len(hook) == 0 {
 			return nil, usageErrorf("GitHub is configured but has no webhook secret: pass --github-webhook-secret-file or set %s", envGitHubWebhookSecret)
 		}
-		opts := github.Options{BaseURL: o.githubURL, WebhookSecret: hook, UserAgent: "upgrade-bot/" + version}
+		opts := github.Options{BaseURL: o.githubURL, WebhookSecret: hook, UserAgent: "upgrade-bot/" + version,
+			HTTPClient: &http.Client{Transport: m.Transport("github", nil)}}
 		switch {
 		case o.githubAppID != 0 && len(ghToken) > 0:
 			return nil, usageErrorf("both a GitHub token and --github-app-id are given: choose one way to authenticate")
@@ -616,7 +622,8 @@ func (a *app) forges(ctx context.Context, o *serveOptions) (map[string]vcs.Provi
 		if len(hook) == 0 {
 			return nil, usageErrorf("GitLab is configured but has no webhook secret token: pass --gitlab-webhook-secret-file or set %s", envGitLabWebhookSecret)
 		}
-		p, err := gitlab.New(ctx, gitlab.Options{BaseURL: o.gitlabURL, Token: string(glToken), WebhookSecret: hook})
+		p, err := gitlab.New(ctx, gitlab.Options{BaseURL: o.gitlabURL, Token: string(glToken), WebhookSecret: hook,
+			HTTPClient: &http.Client{Transport: m.Transport("gitlab", nil)}})
 		if err != nil {
 			return nil, usageErrorf("GitLab: %v", err)
 		}

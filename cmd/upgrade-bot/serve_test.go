@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -325,7 +326,7 @@ func TestServeNewReleaseOpensPullRequests(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	_, stop := startServe(t, []string{"serve", "--listen", freeAddr(t), "--github-url", fake.APIURL(),
+	base, stop := startServe(t, []string{"serve", "--listen", freeAddr(t), "--github-url", fake.APIURL(),
 		"--github-token-file", filepath.Join(dir, "token"), "--github-webhook-secret-file", filepath.Join(dir, "secret"),
 		"--releases", rels, "--releases-poll-interval", "100ms", "--reconcile-interval", "1h",
 		"--repo", "acme/gitops", "--workdir", filepath.Join(dir, "work"), "--log-level", "info"})
@@ -357,6 +358,23 @@ func TestServeNewReleaseOpensPullRequests(t *testing.T) {
 	waitFor("the new release", func(h map[string]string) bool {
 		return h["upgrade-bot/pus01/v31.1.1"] == "open" && h["upgrade-bot/pus01/v31.1.0"] == "closed"
 	})
+	// The forge requests it took, and the rate limit the fake reports.
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	scraped, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, re := range []string{
+		`upgrade_bot_forge_requests_total\{code="200",forge="github",method="GET"\} [1-9]`,
+		`upgrade_bot_forge_requests_total\{code="201",forge="github",method="POST"\} [1-9]`,
+		`upgrade_bot_forge_rate_limit_remaining\{forge="github",resource="core"\} [1-9]`,
+		`upgrade_bot_forge_rate_limit\{forge="github",resource="core"\} 5000`,
+	} {
+		if !regexp.MustCompile(re).Match(scraped) {
+			t.Errorf("/metrics has no %s:\n%s", re, scraped)
+		}
+	}
 	code, logs := stop()
 	if code != exitOK {
 		t.Errorf("serve exited with %d\n%s", code, logs)

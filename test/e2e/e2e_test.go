@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -305,7 +306,13 @@ func runScenarios(t *testing.T, newForge func(t *testing.T) forge) {
 	t.Run("rerender on the bot's pull request", func(t *testing.T) {
 		t.Parallel()
 		f := newForge(t)
-		startBot(t, f)
+		h := startBot(t, f)
+		reg := prometheus.NewRegistry()
+		m, err := metrics.New(reg, []string{f.provider().Name()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.svc.Metrics = m
 		issue := vcs.Thread{Number: f.issue(t, "alice")}
 		id, _ := f.comment(t, issue, "alice", "/upgrade v31.0.0 peu02")
 		if got := waitReaction(t, f, issue, id); got != "rocket" {
@@ -329,6 +336,38 @@ func runScenarios(t *testing.T, newForge func(t *testing.T) forge) {
 			t.Errorf("rerender on an issue: reaction = %s, want confused", got)
 		}
 		waitComment(t, f, issue, "works on the bot's own pull requests, and this is an issue")
+		// Eve may only read: her command is denied.
+		id, _ = f.comment(t, issue, "eve", "/upgrade v31.0.0 peu02")
+		if got := waitReaction(t, f, issue, id); got != "confused" {
+			t.Errorf("a command without write permission: reaction = %s, want confused", got)
+		}
+		commands := map[string]float64{}
+		families, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, fam := range families {
+			if fam.GetName() != "upgrade_bot_commands_total" {
+				continue
+			}
+			for _, mt := range fam.GetMetric() {
+				var key []string
+				for _, l := range mt.GetLabel() {
+					key = append(key, l.GetName()+"="+l.GetValue())
+				}
+				commands[strings.Join(key, ",")] = mt.GetCounter().GetValue()
+			}
+		}
+		forge := "forge=" + f.provider().Name()
+		want := map[string]float64{
+			forge + ",result=ok,verb=upgrade":       1,
+			forge + ",result=ok,verb=rerender":      1,
+			forge + ",result=invalid,verb=rerender": 1,
+			forge + ",result=denied,verb=upgrade":   1,
+		}
+		if !maps.Equal(commands, want) {
+			t.Errorf("upgrade_bot_commands_total = %v, want %v", commands, want)
+		}
 	})
 
 	t.Run("a release opens the pull requests the policy allows, within its limits", func(t *testing.T) {
