@@ -49,6 +49,14 @@ deps: ## Install what builds and tests need (git, Go modules)
 build: deps ## Build bin/upgrade-bot
 	$(GO) build -tags timetzdata -ldflags '$(LDFLAGS)' -o $(BIN)/upgrade-bot ./cmd/upgrade-bot
 
+# The container image (needs a Docker engine; CI has none, so the image's
+# build is checked by test/helm, not run there).
+IMAGE ?= ghcr.io/upgrade-bot/upgrade-bot:$(VERSION)
+
+.PHONY: image
+image: ## Build the container image IMAGE with docker
+	docker build --build-arg VERSION=$(VERSION) -t $(IMAGE) .
+
 .PHONY: demo
 demo: build ## Plan and propose an upgrade of the embedded example repository
 	$(BIN)/upgrade-bot demo
