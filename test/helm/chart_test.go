@@ -212,14 +212,31 @@ func TestDryRunAndGuard(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Strict field validation makes the server check every object against
+	// its schema (the built-in types' and the installed CRDs'), as
+	// kubeconform -strict would, and refuse unknown or duplicate fields.
 	apply := func(o *unstructured.Unstructured, opts ...client.PatchOption) error {
-		return env.Client.Patch(ctx, o, client.Apply, append(opts, client.FieldOwner("chart-test"), client.ForceOwnership)...)
+		return env.Client.Patch(ctx, o, client.Apply, append(opts, client.FieldOwner("chart-test"), client.ForceOwnership, client.FieldValidation("Strict"))...)
 	}
 	for name, values := range matrix {
 		for _, o := range render(t, values) {
 			if err := apply(o.DeepCopy(), client.DryRunAll); err != nil {
 				t.Errorf("%s: dry-run of %s %s: %v", name, o.GetKind(), o.GetName(), err)
 			}
+		}
+	}
+	// The check has teeth: a mistyped field in the Deployment is refused.
+	for _, o := range render(t, "") {
+		if o.GetKind() != "Deployment" {
+			continue
+		}
+		containers, _, _ := unstructured.NestedSlice(o.Object, "spec", "template", "spec", "containers")
+		containers[0].(map[string]any)["imagePullPolcy"] = "Always"
+		if err := unstructured.SetNestedSlice(o.Object, containers, "spec", "template", "spec", "containers"); err != nil {
+			t.Fatal(err)
+		}
+		if err := apply(o, client.DryRunAll); err == nil || !strings.Contains(err.Error(), "imagePullPolcy") {
+			t.Errorf("a Deployment with the unknown field imagePullPolcy: %v, want it refused", err)
 		}
 	}
 

@@ -73,7 +73,7 @@ func TestExampleReleasesKustomization(t *testing.T) {
 			t.Fatal(err)
 		}
 		o := &unstructured.Unstructured{Object: mo}
-		if err := env.Client.Patch(ctx, o, client.Apply, client.FieldOwner("releases-test"), client.ForceOwnership); err != nil {
+		if err := env.Client.Patch(ctx, o, client.Apply, client.FieldOwner("releases-test"), client.ForceOwnership, client.FieldValidation("Strict")); err != nil {
 			t.Fatalf("applying %s %s: %v", o.GetKind(), o.GetName(), err)
 		}
 	}
