@@ -39,20 +39,7 @@ func TestPlanGolden(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Plan: %v", err)
 			}
-			for _, f := range []struct {
-				ext   string
-				write func(*bytes.Buffer) error
-			}{
-				{"txt", func(b *bytes.Buffer) error { return WriteText(b, plan) }},
-				{"md", func(b *bytes.Buffer) error { return WriteMarkdown(b, plan) }},
-				{"json", func(b *bytes.Buffer) error { return WriteJSON(b, plan) }},
-			} {
-				var b bytes.Buffer
-				if err := f.write(&b); err != nil {
-					t.Fatalf("writing %s: %v", f.ext, err)
-				}
-				golden(t, "plan/"+tt.name+"."+f.ext, b.Bytes())
-			}
+			writeGoldens(t, "plan/"+tt.name, plan)
 		})
 	}
 }

@@ -118,15 +118,8 @@ func startBot(t *testing.T, f forge) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	svc := &bot.Service{
-		Catalog: func() *releases.Catalog { return catalog },
-		Workdir: t.TempDir(),
-		Author:  git.Signature{Name: "upgrade-bot", Email: botEmail},
-		Repos:   []string{repo},
-		Retry:   bot.Backoff{Attempts: 4, Base: 20 * time.Millisecond, Max: 200 * time.Millisecond},
-		Log:     log,
-	}
+	svc := newService(t, catalog)
+	log := svc.Log
 	srv, err := server.New(server.Options{
 		Providers: map[string]vcs.Provider{f.webhookRoute(): f.provider()},
 		Handler:   svc,
@@ -152,6 +145,19 @@ func startBot(t *testing.T, f forge) *harness {
 	h := &harness{f: f, svc: svc, url: "http://" + ln.Addr().String() + "/webhooks/" + f.webhookRoute()}
 	f.setWebhook(h.url)
 	return h
+}
+
+// newService is a bot service on the test repository with the releases of
+// catalog, logging to the test.
+func newService(t *testing.T, catalog *releases.Catalog) *bot.Service {
+	return &bot.Service{
+		Catalog: func() *releases.Catalog { return catalog },
+		Workdir: t.TempDir(),
+		Author:  git.Signature{Name: "upgrade-bot", Email: botEmail},
+		Repos:   []string{repo},
+		Retry:   bot.Backoff{Attempts: 4, Base: 20 * time.Millisecond, Max: 200 * time.Millisecond},
+		Log:     slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo})),
+	}
 }
 
 // dashboard is the bot's dashboard issue; it fails the test when there
@@ -341,23 +347,7 @@ func runScenarios(t *testing.T, newForge func(t *testing.T) forge) {
 		if got := waitReaction(t, f, issue, id); got != "confused" {
 			t.Errorf("a command without write permission: reaction = %s, want confused", got)
 		}
-		commands := map[string]float64{}
-		families, err := reg.Gather()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, fam := range families {
-			if fam.GetName() != "upgrade_bot_commands_total" {
-				continue
-			}
-			for _, mt := range fam.GetMetric() {
-				var key []string
-				for _, l := range mt.GetLabel() {
-					key = append(key, l.GetName()+"="+l.GetValue())
-				}
-				commands[strings.Join(key, ",")] = mt.GetCounter().GetValue()
-			}
-		}
+		commands := scrape(t, reg)
 		forge := "forge=" + f.provider().Name()
 		want := map[string]float64{
 			forge + ",result=ok,verb=upgrade":       1,
@@ -582,31 +572,10 @@ func runScenarios(t *testing.T, newForge func(t *testing.T) forge) {
 			}
 		}
 		// What operators see.
-		counts := map[string]float64{}
-		families, err := reg.Gather()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, fam := range families {
-			for _, mt := range fam.GetMetric() {
-				key := fam.GetName()
-				for _, l := range mt.GetLabel() {
-					if l.GetName() == "action" {
-						key += "/" + l.GetValue()
-					}
-				}
-				switch {
-				case mt.GetCounter() != nil:
-					counts[key] = mt.GetCounter().GetValue()
-				case mt.GetGauge() != nil:
-					counts[key] = mt.GetGauge().GetValue()
-				case mt.GetHistogram() != nil:
-					counts[key] = float64(mt.GetHistogram().GetSampleCount())
-				}
-			}
-		}
-		if counts["upgrade_bot_pull_requests_total/opened"] != 2 || counts["upgrade_bot_pull_requests_total/merged"] != 1 ||
-			counts["upgrade_bot_last_reconcile_success_timestamp_seconds"] != float64(now.Unix()) || counts["upgrade_bot_render_duration_seconds"] < 2 {
+		counts := scrape(t, reg)
+		forge := f.provider().Name()
+		if counts["upgrade_bot_pull_requests_total{action=opened,forge="+forge+"}"] != 2 || counts["upgrade_bot_pull_requests_total{action=merged,forge="+forge+"}"] != 1 ||
+			counts["upgrade_bot_last_reconcile_success_timestamp_seconds{forge="+forge+",repo="+repo+"}"] != float64(now.Unix()) || counts["upgrade_bot_render_duration_seconds"] < 2 {
 			t.Errorf("metrics after the scenario: %v", counts)
 		}
 	})
@@ -843,6 +812,39 @@ func runScenarios(t *testing.T, newForge func(t *testing.T) forge) {
 			t.Errorf("after four 503s: %d pull requests, want still 1", len(prs))
 		}
 	})
+}
+
+// scrape gathers reg into "name{label=value,...}" (labels sorted, no
+// braces without labels) → value; a histogram's value is its count.
+func scrape(t *testing.T, reg prometheus.Gatherer) map[string]float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, fam := range families {
+		for _, mt := range fam.GetMetric() {
+			var labels []string
+			for _, l := range mt.GetLabel() {
+				labels = append(labels, l.GetName()+"="+l.GetValue())
+			}
+			slices.Sort(labels)
+			key := fam.GetName()
+			if len(labels) > 0 {
+				key += "{" + strings.Join(labels, ",") + "}"
+			}
+			switch {
+			case mt.GetCounter() != nil:
+				out[key] = mt.GetCounter().GetValue()
+			case mt.GetGauge() != nil:
+				out[key] = mt.GetGauge().GetValue()
+			case mt.GetHistogram() != nil:
+				out[key] = float64(mt.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	return out
 }
 
 func retryHeader(retryAfter string) http.Header {

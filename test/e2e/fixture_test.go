@@ -1,19 +1,15 @@
 package e2e
 
 import (
-	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/upgrade-bot/upgrade-bot/bot"
 	"github.com/upgrade-bot/upgrade-bot/releases"
 	"github.com/upgrade-bot/upgrade-bot/test/fixtures"
 	"github.com/upgrade-bot/upgrade-bot/vcs"
-	"github.com/upgrade-bot/upgrade-bot/vcs/git"
 )
 
 // TestGitopsTemplateReleasePullRequests runs the release-driven bot on the
@@ -32,14 +28,7 @@ func TestGitopsTemplateReleasePullRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := gitHubFactoryFor(t, seed)(t)
-	svc := &bot.Service{
-		Catalog: func() *releases.Catalog { return catalog },
-		Workdir: t.TempDir(),
-		Author:  git.Signature{Name: "upgrade-bot", Email: botEmail},
-		Repos:   []string{repo},
-		Retry:   bot.Backoff{Attempts: 4, Base: 20 * time.Millisecond, Max: 200 * time.Millisecond},
-		Log:     slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo})),
-	}
+	svc := newService(t, catalog)
 	res, err := svc.Reconcile(t.Context(), f.provider(), repo)
 	if err != nil {
 		t.Fatal(err)

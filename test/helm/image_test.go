@@ -84,4 +84,3 @@ func TestImage(t *testing.T) {
 		t.Errorf("upgrade-bot version: %v\n%s", err, v)
 	}
 }
-
