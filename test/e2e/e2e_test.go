@@ -349,12 +349,14 @@ func runScenarios(t *testing.T, newForge func(t *testing.T) forge) {
 		}
 		commands := scrape(t, reg)
 		forge := "forge=" + f.provider().Name()
+		const name = "upgrade_bot_commands_total"
 		want := map[string]float64{
-			forge + ",result=ok,verb=upgrade":       1,
-			forge + ",result=ok,verb=rerender":      1,
-			forge + ",result=invalid,verb=rerender": 1,
-			forge + ",result=denied,verb=upgrade":   1,
+			name + "{" + forge + ",result=ok,verb=upgrade}":       1,
+			name + "{" + forge + ",result=ok,verb=rerender}":      1,
+			name + "{" + forge + ",result=invalid,verb=rerender}": 1,
+			name + "{" + forge + ",result=denied,verb=upgrade}":   1,
 		}
+		maps.DeleteFunc(commands, func(k string, _ float64) bool { return !strings.HasPrefix(k, name+"{") })
 		if !maps.Equal(commands, want) {
 			t.Errorf("upgrade_bot_commands_total = %v, want %v", commands, want)
 		}
