@@ -101,7 +101,7 @@ func (d *Decider) Decide(repo *render.Repository, now time.Time) []Decision {
 		if e.versionErr != nil {
 			dec.Action, dec.Reason = ActionSkip, fmt.Sprintf("no valid version label %s: %v", label, e.versionErr)
 			if e.current == "" && d.Version != nil {
-				dec.Reason = fmt.Sprintf("no valid version: %v", e.versionErr)
+				dec.Reason = e.versionErr.Error()
 			}
 			continue
 		}

@@ -7,7 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/upgrade-bot/upgrade-bot/releases"
+	"github.com/upgrade-bot/upgrade-bot/render"
 	"github.com/upgrade-bot/upgrade-bot/test/fixtures"
 )
 
@@ -143,5 +146,47 @@ func writeGoldens(t *testing.T, name string, plan *Plan) {
 			t.Fatalf("writing %s: %v", f.ext, err)
 		}
 		golden(t, name+"."+f.ext, b.Bytes())
+	}
+}
+
+// TestDecideFixture decides about the gitops-template's clusters, whose
+// versions no label carries: the decision reads them where the locators
+// find them, and one without a version is skipped saying where to write
+// it.
+func TestDecideFixture(t *testing.T) {
+	planner := fixturePlanner(t)
+	for _, tc := range []struct {
+		name, dir string
+		want      map[string]string // cluster → current version, or the reason's start when skipped
+	}{
+		{"on v34.1.0", fixtures.GitopsTemplateOn(t, "34.1.0"), map[string]string{
+			"org-org-name/capi-wc-name": "34.1.0", "org-org-name/hello-app-dev-1": "34.1.0", "org-org-name/hello-app-prod-eu-central": "34.1.0",
+			"org-org-name/hello-app-staging-1": "34.1.0", "org-org-name/mapi-out-of-band-flux-app": "34.1.0",
+		}},
+		{"as is", fixtures.Shared(t, "gitops-template"), map[string]string{
+			"org-org-name/capi-wc-name": "0.8.1", "org-org-name/hello-app-dev-1": "0.8.1", "org-org-name/hello-app-prod-eu-central": "no version: ",
+			"org-org-name/hello-app-staging-1": "0.8.1", "org-org-name/mapi-out-of-band-flux-app": "0.8.1",
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tree, err := render.Discover(t.Context(), tc.dir, render.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := &Decider{Catalog: planner.Catalog, Version: planner.VersionReader(t.Context(), tree)}
+			got := map[string]string{}
+			for _, dec := range d.Decide(tree, testNow) {
+				got[dec.Name] = dec.Current
+				if dec.Current == "" {
+					got[dec.Name] = dec.Reason[:min(len(dec.Reason), len("no version: "))]
+				}
+				if dec.Current == "34.1.0" && (dec.Action != ActionPropose || dec.Target != "v34.1.1") {
+					t.Errorf("%s: %s %s (%s), want a proposal of v34.1.1", dec.Name, dec.Action, dec.Target, dec.Reason)
+				}
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("versions (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
