@@ -104,28 +104,19 @@ func (s *Service) versionChanges(ctx context.Context, baseDir, headDir string) (
 	if err != nil {
 		return nil, nil, invalid(fmt.Errorf("reading the head: %w", err))
 	}
-	// The label, or where the repository's locators find the version.
-	version := func(tree *render.Repository) func(c *render.Cluster) string {
-		read := s.planner(ctx).VersionReader(ctx, tree)
-		return func(c *render.Cluster) string {
-			if v := c.Labels[label]; v != "" {
-				return v
-			}
-			v, _ := read(c)
-			return v
-		}
-	}
+	// The label, or where the repository's locators find the version; a
+	// version that cannot be read is "", no change to comment on.
 	before := map[string]string{}
-	baseVersion := version(base)
+	baseVersion := s.planner(ctx).VersionReader(ctx, base)
 	for _, c := range base.Clusters {
-		before[clusterID(c)] = baseVersion(c)
+		before[clusterID(c)], _ = baseVersion(c)
 	}
 	var out []versionChange
-	headVersion := version(head)
+	headVersion := s.planner(ctx).VersionReader(ctx, head)
 	for _, c := range head.Clusters {
 		id := clusterID(c)
 		from, ok := before[id]
-		to := headVersion(c)
+		to, _ := headVersion(c)
 		if !ok || to == "" || strings.TrimPrefix(from, "v") == strings.TrimPrefix(to, "v") {
 			continue
 		}

@@ -60,8 +60,9 @@ type Decider struct {
 	Policy  *policy.File
 	// Label is the version label; render.DefaultVersionLabel when empty.
 	Label string
-	// Version reads the version a cluster is on where its label does not
-	// carry it (a Flux variable, an App, values); nil reads the label only.
+	// Version reads the version a cluster is on (Planner.VersionReader:
+	// the label, else a Flux variable, an App, values); nil reads the label
+	// only.
 	Version func(c *render.Cluster) (string, error)
 	// Since tells when a cluster (by ID) reached the version it is on,
 	// for the rollout waves' soak time; false when unknown.
@@ -80,7 +81,7 @@ func (d *Decider) Decide(repo *render.Repository, now time.Time) []Decision {
 	for i, c := range repo.Clusters {
 		members[i] = member{c: c, id: clusterID(c), current: c.Labels[label],
 			settings: pf.For(policy.Cluster{Name: c.Name, Namespace: c.Namespace, Labels: c.Labels})}
-		if members[i].current == "" && d.Version != nil {
+		if d.Version != nil {
 			v, err := d.Version(c)
 			if err != nil {
 				members[i].versionErr = err

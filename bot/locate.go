@@ -60,22 +60,24 @@ func Locators(pf *policy.File, label string) []render.Locator {
 	return out
 }
 
-// VersionReader is a Decider's Version for the clusters of repo.
+// VersionReader is a Decider's Version for the clusters of repo: the
+// version label when the cluster carries it (cheap, and what the Kyverno
+// policy reads), else the version where the repository's locators find it.
+// A plan still locates every place and refuses disagreeing ones.
 func (p *Planner) VersionReader(ctx context.Context, repo *render.Repository) func(c *render.Cluster) (string, error) {
 	locators, _ := p.locatorsFor(repo.Root)
+	label := p.label()
 	return func(c *render.Cluster) (string, error) {
+		if v := c.Labels[label]; v != "" {
+			return v, nil
+		}
 		v, _, err := currentVersion(ctx, repo, c, locators)
 		return v, err
 	}
 }
 
-// CurrentVersion reads the version cluster c of repo is on, where the
-// repository's locators find it, and the places it is written.
-func (p *Planner) CurrentVersion(ctx context.Context, repo *render.Repository, c *render.Cluster) (string, []render.Location, error) {
-	locators, _ := p.locatorsFor(repo.Root)
-	return currentVersion(ctx, repo, c, locators)
-}
-
+// currentVersion reads the version cluster c of repo is on, where locators
+// find it, and the places it is written.
 func currentVersion(ctx context.Context, repo *render.Repository, c *render.Cluster, locators []render.Locator) (string, []render.Location, error) {
 	locs, err := render.LocateAll(ctx, repo, c, locators)
 	if err != nil {

@@ -96,7 +96,11 @@ func (s *Service) reconcile(ctx context.Context, p vcs.Provider, repo string, ed
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", repo, err)
 	}
-	d := &Decider{Catalog: s.Catalog(), Policy: pf, Label: s.Label, Since: SinceFromHistory(ws.repo, tree, ""), Version: s.planner(ctx).VersionReader(ctx, tree)}
+	// One planner for the decisions and the plans, with the locators of
+	// the policy in force (the last valid one when the file is broken).
+	planner := s.planner(ctx)
+	planner.Locators = Locators(pf, s.label())
+	d := &Decider{Catalog: s.Catalog(), Policy: pf, Label: s.Label, Since: SinceFromHistory(ws.repo, tree, ""), Version: planner.VersionReader(ctx, tree)}
 	res := &ReconcileResult{Decisions: d.Decide(tree, now)}
 
 	open, err := retry(ctx, s, func() ([]vcs.PullRequest, error) { return p.PullRequests(ctx, repo, branchPrefix) })
@@ -119,7 +123,6 @@ func (s *Service) reconcile(ctx context.Context, p vcs.Provider, repo string, ed
 	settings := pf.For(policy.Cluster{})
 	// Every cluster is planned on the tree the decisions were made on:
 	// the work tree does not change while the bot commits its branches.
-	planner := s.planner(ctx)
 	delivered := 0
 
 	var board *vcs.Issue
