@@ -147,6 +147,18 @@ func startBot(t *testing.T, f forge) *harness {
 	return h
 }
 
+// withMetrics gives the bot's service metrics on a registry of its own.
+func (h *harness) withMetrics(t *testing.T) *prometheus.Registry {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	m, err := metrics.New(reg, []string{h.f.provider().Name()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.svc.Metrics = m
+	return reg
+}
+
 // newService is a bot service on the test repository with the releases of
 // catalog, logging to the test.
 func newService(t *testing.T, catalog *releases.Catalog) *bot.Service {
@@ -313,12 +325,7 @@ func runScenarios(t *testing.T, newForge func(t *testing.T) forge) {
 		t.Parallel()
 		f := newForge(t)
 		h := startBot(t, f)
-		reg := prometheus.NewRegistry()
-		m, err := metrics.New(reg, []string{f.provider().Name()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		h.svc.Metrics = m
+		reg := h.withMetrics(t)
 		issue := vcs.Thread{Number: f.issue(t, "alice")}
 		id, _ := f.comment(t, issue, "alice", "/upgrade v31.0.0 peu02")
 		if got := waitReaction(t, f, issue, id); got != "rocket" {
@@ -496,12 +503,7 @@ func runScenarios(t *testing.T, newForge func(t *testing.T) forge) {
 			"schedule: [\"* 22-23,0-4 * * *\"]\n" +
 			"automerge: {updates: [minor], approvals: 1, checks: true, method: squash}\n"})
 		h := startBot(t, f)
-		reg := prometheus.NewRegistry()
-		m, err := metrics.New(reg, []string{f.provider().Name()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		h.svc.Metrics = m
+		reg := h.withMetrics(t)
 		night := time.Date(2026, 11, 25, 23, 0, 0, 0, time.UTC)
 		now := night
 		h.svc.Now = func() time.Time { return now }
